@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** Every setting any Keyledger process reads, with its default. The README's configuration table mirrors this. */
+const settings = {
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/keyledger'),
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYLEDGER_OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYLEDGER_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{1,9}$/, 'must be 2–10 lowercase letters or digits, starting with a letter')
+    .default('kl'),
+  KEYLEDGER_RPC_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
+  KEYLEDGER_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  KEYLEDGER_MIGRATE_ON_START: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  KEYLEDGER_PROCESSOR_POLL_MS: z.coerce.number().int().min(5).max(60_000).default(50),
+  KEYLEDGER_PG_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+} as const;
+
+export type SettingName = keyof typeof settings;
+type Shape<K extends SettingName> = { [P in K]: (typeof settings)[P] };
+export type Config<K extends SettingName> = z.infer<z.ZodObject<Shape<K>>>;
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads and validates the named settings once, at start-up. A bad value stops the process with a
+ * message naming the variable, not a stack trace from deep inside.
+ */
+export function readConfig<K extends SettingName>(
+  names: readonly K[],
+  env: Record<string, string | undefined> = process.env,
+): Config<K> {
+  const shape = Object.fromEntries(names.map((n) => [n, settings[n]])) as Shape<K>;
+  const values = Object.fromEntries(names.map((n) => [n, env[n] === '' ? undefined : env[n]]));
+  const parsed = z.object(shape).safeParse(values);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return parsed.data as Config<K>;
+}
