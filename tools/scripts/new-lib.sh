@@ -58,6 +58,6 @@ JS
 [ -f "$dir/src/index.ts" ] || echo "export {};" > "$dir/src/index.ts"
 node -e "
 const fs=require('fs');const p='tsconfig.base.json';const j=JSON.parse(fs.readFileSync(p,'utf8'));
-j.compilerOptions.paths=j.compilerOptions.paths||{};j.compilerOptions.paths['$alias']=['$dir/src/index.ts'];
+j.compilerOptions.paths=j.compilerOptions.paths||{};j.compilerOptions.paths['$alias']=['./$dir/src/index.ts'];
 const sorted={};for(const k of Object.keys(j.compilerOptions.paths).sort())sorted[k]=j.compilerOptions.paths[k];j.compilerOptions.paths=sorted;
 fs.writeFileSync(p,JSON.stringify(j,null,2)+'\n');"

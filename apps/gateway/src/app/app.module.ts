@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { AppController } from './app.controller';
-import { AppService } from './app.service';
+import { GatewayCoreModule } from '@keyledger/gateway-http';
+import { OrgsController } from './orgs.controller';
+import { WhoamiController } from './whoami.controller';
 
 @Module({
-  imports: [],
-  controllers: [AppController],
-  providers: [AppService],
+  imports: [GatewayCoreModule],
+  controllers: [OrgsController, WhoamiController],
 })
 export class AppModule {}

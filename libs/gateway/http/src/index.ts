@@ -1,1 +1,9 @@
-export {};
+export * from './lib/api-error';
+export * from './lib/envelope';
+export * from './lib/error.filter';
+export * from './lib/validation';
+export * from './lib/principal';
+export * from './lib/auth.guard';
+export * from './lib/service-clients';
+export * from './lib/gateway-core.module';
+export * from './lib/bootstrap';

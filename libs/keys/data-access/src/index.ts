@@ -1,1 +1,2 @@
-export {};
+export * from './lib/migrations';
+export * from './lib/keys.projection';

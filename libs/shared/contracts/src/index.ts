@@ -1,1 +1,5 @@
-export {};
+export * from './lib/services';
+export * from './lib/messages';
+export * from './lib/errors';
+export * from './lib/resources';
+export * from './lib/rate-limits';

@@ -1,1 +1,6 @@
-export {};
+export * from './lib/tokens';
+export * from './lib/logger';
+export * from './lib/infrastructure.module';
+export * from './lib/rpc-errors';
+export * from './lib/bootstrap';
+export * from './lib/ping.controller';

@@ -1,1 +1,3 @@
-export {};
+export * from './lib/tables';
+export * from './lib/key-lookup';
+export * from './lib/views';

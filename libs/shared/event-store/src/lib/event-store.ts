@@ -4,7 +4,7 @@ import { WrongExpectedVersionError } from './errors';
 
 export interface NewEvent {
   type: string;
-  data: Record<string, unknown>;
+  data: object;
   /** Version of this event type's data shape; consumers upcast older ones. */
   schemaVersion?: number;
 }

@@ -1,15 +1,27 @@
 import type { Kysely } from 'kysely';
-import { JetStreamManager, NatsConnection, headers as natsHeaders, JSONCodec } from 'nats';
+import { JetStreamManager, NatsConnection, NatsError, JSONCodec, StreamConfig } from 'nats';
 import type { EventRow } from './database';
 import { streamCategory } from './event-store';
 import { LogProcessor } from './log-processor';
 
 export const EVENTS_JETSTREAM = 'KEYLEDGER_EVENTS';
+export const EVENTS_SUBJECT_PREFIX = 'events';
 export const OUTBOX_RELAY = 'outbox-relay';
 
+/** Where published events go; the defaults are the stack's, tests pass their own to stay apart. */
+export interface EventsJetStreamOptions {
+  /** JetStream stream that keeps published events (default `KEYLEDGER_EVENTS`). */
+  streamName?: string;
+  /** Leading subject token(s): events go to `<prefix>.<category>.<type>` (default `events`). */
+  subjectPrefix?: string;
+}
+
 /** NATS subject an event is published on: `events.<category>.<type>`. */
-export function eventSubject(event: Pick<EventRow, 'stream' | 'type'>): string {
-  return `events.${streamCategory(event.stream)}.${event.type}`;
+export function eventSubject(
+  event: Pick<EventRow, 'stream' | 'type'>,
+  subjectPrefix: string = EVENTS_SUBJECT_PREFIX,
+): string {
+  return `${subjectPrefix}.${streamCategory(event.stream)}.${event.type}`;
 }
 
 /** What goes over the wire: the event as stored, minus the chain columns. */
@@ -43,21 +55,27 @@ export function toNotification(event: EventRow): EventNotification {
   };
 }
 
+const STREAM_NOT_FOUND = 10059;
+
 /** Creates (or updates) the JetStream stream that keeps published events, deduplicated by id. */
-export async function ensureEventsJetStream(nc: NatsConnection): Promise<void> {
+export async function ensureEventsJetStream(nc: NatsConnection, options: EventsJetStreamOptions = {}): Promise<void> {
+  const name = options.streamName ?? EVENTS_JETSTREAM;
   const jsm: JetStreamManager = await nc.jetstreamManager();
-  const config = {
-    name: EVENTS_JETSTREAM,
-    subjects: ['events.>'],
+  const config: Partial<StreamConfig> & { name: string } = {
+    name,
+    subjects: [`${options.subjectPrefix ?? EVENTS_SUBJECT_PREFIX}.>`],
     duplicate_window: 10 * 60 * 1_000_000_000, // 10 minutes, in nanoseconds
     max_age: 7 * 24 * 60 * 60 * 1_000_000_000,
   };
   try {
-    await jsm.streams.info(EVENTS_JETSTREAM);
-    await jsm.streams.update(EVENTS_JETSTREAM, config);
-  } catch {
+    await jsm.streams.info(name);
+  } catch (error) {
+    // Only a missing stream is created; any other failure (no JetStream, no permission) surfaces as is.
+    if ((error as NatsError).api_error?.err_code !== STREAM_NOT_FOUND) throw error;
     await jsm.streams.add(config);
+    return;
   }
+  await jsm.streams.update(name, config);
 }
 
 const codec = JSONCodec<EventNotification>();
@@ -67,31 +85,43 @@ const codec = JSONCodec<EventNotification>();
  * event id as `Nats-Msg-Id`. The checkpoint moves only after JetStream acknowledged the batch; a
  * crash in between publishes again, and JetStream drops the duplicates by id.
  */
-export function createOutboxRelay(options: {
-  db: Kysely<any>;
-  nats: NatsConnection;
-  pollIntervalMs?: number;
-  onError?: (error: unknown) => void;
-}): LogProcessor {
+export function createOutboxRelay(
+  options: {
+    db: Kysely<any>;
+    nats: NatsConnection;
+    /** Processor name (lease and checkpoint key); default `outbox-relay`. */
+    name?: string;
+    batchSize?: number;
+    pollIntervalMs?: number;
+    leaseRetryMs?: number;
+    onError?: (error: unknown) => void;
+  } & EventsJetStreamOptions,
+): LogProcessor {
+  const streamName = options.streamName ?? EVENTS_JETSTREAM;
+  const subjectPrefix = options.subjectPrefix ?? EVENTS_SUBJECT_PREFIX;
   const js = options.nats.jetstream();
   let streamReady = false;
   return new LogProcessor({
-    name: OUTBOX_RELAY,
+    name: options.name ?? OUTBOX_RELAY,
     db: options.db,
-    batchSize: 200,
+    batchSize: options.batchSize ?? 200,
     pollIntervalMs: options.pollIntervalMs,
+    leaseRetryMs: options.leaseRetryMs,
     onError: options.onError,
     handle: async (events) => {
       if (!streamReady) {
-        await ensureEventsJetStream(options.nats);
+        await ensureEventsJetStream(options.nats, { streamName, subjectPrefix });
         streamReady = true;
       }
+      // Sent in log order on one connection, so JetStream stores them in log order. `msgID` sets the
+      // Nats-Msg-Id header; `expect.streamName` fails the batch if another stream captured the subject.
       await Promise.all(
-        events.map((event) => {
-          const h = natsHeaders();
-          h.set('Nats-Msg-Id', event.id);
-          return js.publish(eventSubject(event), codec.encode(toNotification(event)), { msgID: event.id, headers: h });
-        }),
+        events.map((event) =>
+          js.publish(eventSubject(event, subjectPrefix), codec.encode(toNotification(event)), {
+            msgID: event.id,
+            expect: { streamName },
+          }),
+        ),
       );
     },
   });

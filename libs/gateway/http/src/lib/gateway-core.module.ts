@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { InfrastructureModule } from '@keyledger/nest';
+import { AuthGuard } from './auth.guard';
+import { EnvelopeInterceptor } from './envelope.interceptor';
+import { ErrorEnvelopeFilter } from './error.filter';
+import { HealthController } from './health.controller';
+import { ServiceClients } from './service-clients';
+
+/** What every gateway route relies on: auth, the envelope, the error filter, service clients. */
+@Module({
+  imports: [InfrastructureModule.forRoot({ service: 'gateway' })],
+  controllers: [HealthController],
+  providers: [
+    ServiceClients,
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+    { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
+  ],
+  exports: [ServiceClients],
+})
+export class GatewayCoreModule {}

@@ -1,0 +1,31 @@
+import { DomainError } from './domain-error';
+import { orgDecider } from './org.decider';
+import { replayState } from './decider';
+
+describe('org decider', () => {
+  const now = '2026-11-22T10:00:00.000Z';
+
+  it('given no org, when CreateOrg, then OrgCreated with the trimmed name', () => {
+    const events = orgDecider.decide(
+      { type: 'CreateOrg', data: { org_id: 'org_1', name: '  Acme ', plan: 'growth', now } },
+      orgDecider.initialState(),
+    );
+    expect(events).toEqual([{ type: 'OrgCreated', data: { org_id: 'org_1', name: 'Acme', plan: 'growth', created_at: now } }]);
+  });
+
+  it('given an existing org, when CreateOrg again, then CONFLICT', () => {
+    const state = replayState(orgDecider, [
+      { type: 'OrgCreated', data: { org_id: 'org_1', name: 'Acme', plan: null, created_at: now } },
+    ]);
+    expect(state.status).toBe('active');
+    expect(() =>
+      orgDecider.decide({ type: 'CreateOrg', data: { org_id: 'org_1', name: 'Acme', plan: null, now } }, state),
+    ).toThrow(expect.objectContaining({ code: 'CONFLICT' }) as unknown as DomainError);
+  });
+
+  it('rejects a blank name', () => {
+    expect(() =>
+      orgDecider.decide({ type: 'CreateOrg', data: { org_id: 'org_1', name: '   ', plan: null, now } }, orgDecider.initialState()),
+    ).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }) as unknown as DomainError);
+  });
+});

@@ -1,0 +1,56 @@
+import type { Plan } from '@keyledger/contracts';
+import { assertNever, Decider } from './decider';
+import { DomainError } from './domain-error';
+
+export type OrgCommand = Readonly<{
+  type: 'CreateOrg';
+  data: { org_id: string; name: string; plan: Plan | null; now: string };
+}>;
+
+export type OrgEvent = Readonly<{
+  type: 'OrgCreated';
+  data: { org_id: string; name: string; plan: Plan | null; created_at: string };
+}>;
+
+export type OrgState =
+  | { status: 'absent' }
+  | { status: 'active'; id: string; name: string; plan: Plan | null; created_at: string };
+
+export const orgStream = (orgId: string) => `org-${orgId}`;
+
+export const orgDecider: Decider<OrgCommand, OrgEvent, OrgState> = {
+  initialState: () => ({ status: 'absent' }),
+
+  decide(command, state) {
+    switch (command.type) {
+      case 'CreateOrg': {
+        if (state.status !== 'absent') throw new DomainError('CONFLICT', `organization ${command.data.org_id} exists`);
+        const name = command.data.name.trim();
+        if (name.length === 0) throw new DomainError('VALIDATION_ERROR', 'name must not be blank');
+        return [
+          {
+            type: 'OrgCreated',
+            data: { org_id: command.data.org_id, name, plan: command.data.plan, created_at: command.data.now },
+          },
+        ];
+      }
+      default:
+        return assertNever(command.type);
+    }
+  },
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'OrgCreated':
+        return {
+          status: 'active',
+          id: event.data.org_id,
+          name: event.data.name,
+          plan: event.data.plan,
+          created_at: event.data.created_at,
+        };
+      default:
+        return assertNever(event.type);
+    }
+  },
+};

@@ -1,0 +1,2 @@
+export * from './lib/keys-feature.module';
+export * from './lib/key-registry.service';
