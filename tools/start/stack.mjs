@@ -56,7 +56,12 @@ Environment:
                                start an embedded Postgres and a nats-server instead
   KEYLEDGER_EMBEDDED_PG_DIR    data directory of the embedded Postgres (default tmp/embedded-pg)`;
 
-/** Parses `start.mjs` arguments; the flag wins over KEYLEDGER_INSTANCES. */
+/**
+ * Parses `start.mjs` arguments; the flag wins over KEYLEDGER_INSTANCES.
+ * @param {string[]} argv
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {{ instances: number, help: boolean }}
+ */
 export function parseArgs(argv, env = process.env) {
   const options = { instances: 1, help: false };
   if (env.KEYLEDGER_INSTANCES !== undefined && env.KEYLEDGER_INSTANCES !== '') {
@@ -86,7 +91,10 @@ function parseInstances(value, name) {
   return n;
 }
 
-/** The first gateway port, from PORT. */
+/**
+ * The first gateway port, from PORT.
+ * @param {NodeJS.ProcessEnv} [env]
+ */
 export function gatewayPort(env = process.env) {
   if (env.PORT === undefined || env.PORT === '') return DEFAULT_GATEWAY_PORT;
   const port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : NaN;
@@ -96,7 +104,11 @@ export function gatewayPort(env = process.env) {
   return port;
 }
 
-/** The operator token from KEYLEDGER_OPERATOR_TOKEN, or a fresh random one. */
+/**
+ * The operator token from KEYLEDGER_OPERATOR_TOKEN, or a fresh random one.
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {{ token: string, generated: boolean }}
+ */
 export function operatorToken(env = process.env) {
   const given = env.KEYLEDGER_OPERATOR_TOKEN;
   if (given !== undefined && given !== '') {
@@ -140,7 +152,13 @@ export function shellQuote(word) {
 // ---------------------------------------------------------------------------------------------
 // Detecting services
 
-/** True when something accepts a TCP connection on host:port within the timeout. */
+/**
+ * True when something accepts a TCP connection on host:port within the timeout.
+ * @param {string} host
+ * @param {number} port
+ * @param {number} [timeoutMs]
+ * @returns {Promise<boolean>}
+ */
 export function portAnswers(host, port, timeoutMs = 1000) {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
@@ -154,7 +172,12 @@ export function portAnswers(host, port, timeoutMs = 1000) {
   });
 }
 
-/** `preferred` when it can be bound on host, else any free port the OS hands out. */
+/**
+ * `preferred` when it can be bound on host, else any free port the OS hands out.
+ * @param {number} [preferred]
+ * @param {string} [host]
+ * @returns {Promise<number>}
+ */
 export async function findFreePort(preferred = 0, host = '127.0.0.1') {
   const tryListen = (port) =>
     new Promise((resolve) => {
@@ -178,6 +201,9 @@ export async function findFreePort(preferred = 0, host = '127.0.0.1') {
 /**
  * Reads the INFO line a NATS server sends on connect. Resolves `{ version, jetstream }`, or null
  * when nothing NATS-like answers.
+ * @param {string} url
+ * @param {number} [timeoutMs]
+ * @returns {Promise<{ version: string, jetstream: boolean } | null>}
  */
 export function natsInfo(url, timeoutMs = 2000) {
   const { host, port } = natsHostPort(url);
@@ -303,9 +329,29 @@ const COLORS = [36, 33, 35, 32, 34, 91, 96, 93, 95, 92];
 let colorIndex = 0;
 
 /**
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, error: Error | null }} ExitInfo
+ * @typedef {{ signal?: NodeJS.Signals, timeoutMs?: number }} StopOptions
+ * @typedef {{
+ *   name: string,
+ *   child: import('node:child_process').ChildProcess,
+ *   running: boolean,
+ *   exitInfo: ExitInfo | null,
+ *   exited: Promise<ExitInfo>,
+ *   stop: (options?: StopOptions) => Promise<ExitInfo & { killed: boolean }>,
+ *   logFile?: string,
+ *   tail?: () => string[],
+ *   app?: string,
+ *   port?: number,
+ * }} ServiceHandle
+ */
+
+/**
  * Spawns a long-running process. Each output line goes to `logFile` (when given) and, when `echo`
  * is set, to this process's stdout prefixed with the name. Returns a handle with `exited` (a
  * promise of `{code, signal, error}`), `running` and `stop()`.
+ * @param {{ name: string, command: string, args?: string[], env?: NodeJS.ProcessEnv, cwd?: string,
+ *   logFile?: string, echo?: boolean, prefixWidth?: number }} options
+ * @returns {ServiceHandle & { tail: () => string[] }}
  */
 export function spawnService({ name, command, args = [], env = process.env, cwd, logFile, echo = true, prefixWidth = 0 }) {
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -326,6 +372,7 @@ export function spawnService({ name, command, args = [], env = process.env, cwd,
     rl.on('line', onLine);
     return new Promise((resolve) => rl.once('close', resolve));
   });
+  /** @type {any} */
   const handle = {
     name,
     child,
@@ -354,7 +401,12 @@ export function spawnService({ name, command, args = [], env = process.env, cwd,
   return handle;
 }
 
-/** Signals a process, waits up to `timeoutMs` for it to exit, then kills it. */
+/**
+ * Signals a process, waits up to `timeoutMs` for it to exit, then kills it.
+ * @param {ServiceHandle} handle
+ * @param {StopOptions} [options]
+ * @returns {Promise<ExitInfo & { killed: boolean }>}
+ */
 export async function stopProcess(handle, { signal = 'SIGTERM', timeoutMs = STOP_TIMEOUT_MS } = {}) {
   if (!handle.running) return { ...(await handle.exited), killed: false };
   try {
@@ -384,6 +436,8 @@ export function delay(ms) {
 /**
  * Polls `url` until it answers 200. Rejects after `timeoutMs`, or as soon as `service` (a
  * spawnService handle) exits.
+ * @param {string} url
+ * @param {{ timeoutMs?: number, intervalMs?: number, service?: ServiceHandle }} [options]
  */
 export async function waitForHttp(url, { timeoutMs = 60_000, intervalMs = 250, service } = {}) {
   const deadline = Date.now() + timeoutMs;
@@ -406,7 +460,11 @@ export async function waitForHttp(url, { timeoutMs = 60_000, intervalMs = 250, s
   }
 }
 
-/** Waits until a NATS server answers at url. */
+/**
+ * Waits until a NATS server answers at url.
+ * @param {string} url
+ * @param {{ timeoutMs?: number, service?: ServiceHandle }} [options]
+ */
 export async function waitForNats(url, { timeoutMs = 15_000, service } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -443,7 +501,12 @@ export function newestMtime(paths) {
   return newest;
 }
 
-/** The projects whose dist/apps/<name>/main.js is missing or older than any source under apps/ or libs/. */
+/**
+ * The projects whose dist/apps/<name>/main.js is missing or older than any source under apps/ or libs/.
+ * @param {string} repoRoot
+ * @param {string[]} [projects]
+ * @returns {string[]}
+ */
 export function staleBuilds(repoRoot, projects = BUILT_PROJECTS) {
   const sources = newestMtime(['apps', 'libs', 'tsconfig.base.json'].map((p) => path.join(repoRoot, p)));
   return projects.filter((project) => {
@@ -463,9 +526,12 @@ export function nxEnv(env = process.env) {
 /**
  * Spawns a process whose output goes straight to this terminal (nx's progress output wants that).
  * Returns a handle `stopProcess` understands.
+ * @param {{ name: string, command: string, args?: string[], cwd?: string, env?: NodeJS.ProcessEnv }} options
+ * @returns {ServiceHandle}
  */
 export function spawnInherited({ name, command, args = [], cwd, env = process.env }) {
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  /** @type {any} */
   const handle = { name, child, running: true, exitInfo: null, stop: (options) => stopProcess(handle, options) };
   handle.exited = new Promise((resolve) => {
     const finish = (info) => {
@@ -487,6 +553,7 @@ export function spawnInherited({ name, command, args = [], cwd, env = process.en
 export async function buildApps(repoRoot, { projects = BUILT_PROJECTS, env = process.env, track = () => undefined } = {}) {
   const nx = path.join(repoRoot, 'node_modules', '.bin', 'nx');
   if (!fs.existsSync(nx)) throw new StartError('node_modules/.bin/nx is missing: run `npm ci` first');
+  const startedAt = new Date();
   const build = spawnInherited({
     name: 'build',
     command: nx,
@@ -503,6 +570,9 @@ export async function buildApps(repoRoot, { projects = BUILT_PROJECTS, env = pro
   }
   const missing = projects.filter((p) => !fs.existsSync(path.join(repoRoot, 'dist', 'apps', p, 'main.js')));
   if (missing.length) throw new StartError(`the build did not produce ${missing.map((p) => `dist/apps/${p}/main.js`).join(', ')}`);
+  // webpack (compareBeforeEmit) and nx's cache leave an unchanged main.js with its old mtime; mark
+  // the outputs as built from the sources as they were when the build started
+  for (const p of projects) fs.utimesSync(path.join(repoRoot, 'dist', 'apps', p, 'main.js'), startedAt, startedAt);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -751,7 +821,12 @@ export async function resolveNats({ repoRoot, env = process.env, logDir, log = (
 // ---------------------------------------------------------------------------------------------
 // The whole stack
 
-/** Instance names and environments of every app process, gateways on successive ports. */
+/**
+ * Instance names and environments of every app process, gateways on successive ports.
+ * @param {{ instances?: number, env?: NodeJS.ProcessEnv, databaseUrl: string, natsUrl: string,
+ *   operatorToken: string, port: number, host: string }} options
+ * @returns {{ app: string, name: string, env: NodeJS.ProcessEnv, port: number | undefined }[]}
+ */
 export function appInstances({ instances = 1, env = process.env, databaseUrl, natsUrl, operatorToken: token, port, host }) {
   const common = { ...env, DATABASE_URL: databaseUrl, NATS_URL: natsUrl };
   delete common.PORT;

@@ -1,1 +1,3 @@
 export * from './lib/test-database';
+export * from './lib/processes';
+export * from './lib/stack';

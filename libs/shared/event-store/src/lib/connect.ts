@@ -23,5 +23,9 @@ export function createDb<DB>(connectionString: string, options: DbOptions = {}):
   });
   // An idle client dying (Postgres restarted) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one between queries (a processor's lease connection, a held transaction):
+  // pg emits 'error' on the client with no listener there. Its next query fails instead, and the
+  // pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }

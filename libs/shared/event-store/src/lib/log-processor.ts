@@ -91,13 +91,13 @@ export class LogProcessor {
   private async leadWhileRunning(conn: Kysely<any>): Promise<void> {
     while (this.running) {
       const handled = await this.processBatch(conn);
-      if (handled === 0) await this.sleep(this.options.pollIntervalMs ?? 50);
+      if (handled === 0 && this.running) await this.sleep(this.options.pollIntervalMs ?? 50);
     }
   }
 
   /** Processes one batch; returns how many events it handled. */
   private async processBatch(conn: Kysely<any>): Promise<number> {
-    return conn.transaction().execute(async (trx) => {
+    const batch = await conn.transaction().execute(async (trx) => {
       const db = trx as Transaction<EventStoreDatabase>;
       const saved = await db
         .selectFrom('processor_checkpoints')
@@ -106,10 +106,7 @@ export class LogProcessor {
         .executeTakeFirst();
       const from: LogCheckpoint = saved ? { transactionId: saved.transaction_id, position: saved.position } : LOG_START;
       const events = await readLogAfter(trx, from, this.options.batchSize ?? 500);
-      if (events.length === 0) {
-        this.status.checkpoint = from;
-        return 0;
-      }
+      if (events.length === 0) return { handled: 0, checkpoint: from };
       await this.options.handle(events, trx);
       const to = checkpointOf(events[events.length - 1]);
       const moved = await sql`
@@ -121,10 +118,12 @@ export class LogProcessor {
       if (Number(moved.numAffectedRows ?? 0) !== 1) {
         throw new Error(`processor ${this.options.name}: checkpoint moved underneath us; batch rolled back`);
       }
-      this.status.checkpoint = to;
-      this.status.lastBatchAt = new Date();
-      return events.length;
+      return { handled: events.length, checkpoint: to };
     });
+    // Reported only once committed: a failed commit must not show a checkpoint that was never stored.
+    this.status.checkpoint = batch.checkpoint;
+    if (batch.handled > 0) this.status.lastBatchAt = new Date();
+    return batch.handled;
   }
 
   private sleep(ms: number): Promise<void> {

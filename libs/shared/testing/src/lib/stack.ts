@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestDatabase, TestDatabase } from './test-database';
+import { freePort, ManagedProcess, natsServerBinary, REPO_ROOT, waitFor } from './processes';
+
+export const BACKEND_APPS = ['key-registry', 'rate-limiter', 'budget-ledger', 'audit-attestation'] as const;
+export type BackendApp = (typeof BACKEND_APPS)[number];
+export type App = BackendApp | 'gateway';
+
+export interface StackOptions {
+  label: string;
+  /** Instances of each app (default 1 each). */
+  instances?: Partial<Record<App, number>>;
+  /** Extra environment for every app. */
+  env?: Record<string, string>;
+}
+
+/**
+ * The whole system for an end-to-end test: a fresh database, a NATS server of its own (so stacks of
+ * tests running side by side never answer each other's requests), and every app as a separate
+ * process started from the built output, as in production.
+ */
+export class Stack {
+  readonly operatorToken = `op_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  private readonly processes = new Map<string, ManagedProcess>();
+  private readonly gatewayPorts: number[] = [];
+  private database!: TestDatabase;
+  private nats!: ManagedProcess;
+  natsUrl = '';
+  readonly logDir: string;
+
+  private constructor(private readonly options: StackOptions) {
+    this.logDir = mkdtempSync(join(tmpdir(), `keyledger-e2e-${options.label}-`));
+  }
+
+  static async start(options: StackOptions): Promise<Stack> {
+    const stack = new Stack(options);
+    try {
+      await stack.boot();
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  get databaseUrl(): string {
+    return this.database.url;
+  }
+
+  gatewayUrl(index = 0): string {
+    return `http://127.0.0.1:${this.gatewayPorts[index]}`;
+  }
+
+  process(app: App, index = 0): ManagedProcess {
+    const p = this.processes.get(`${app}#${index}`);
+    if (!p) throw new Error(`no ${app} instance ${index}`);
+    return p;
+  }
+
+  /** All log files written so far (one per process). */
+  get logFiles(): string[] {
+    return [this.nats, ...this.processes.values()].filter(Boolean).map((p) => p.logFile);
+  }
+
+  async kill(app: App, index = 0, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    return this.process(app, index).stop(signal);
+  }
+
+  async restart(app: App, index = 0): Promise<void> {
+    const p = this.process(app, index);
+    await p.stop('SIGKILL');
+    p.start();
+    if (app === 'gateway') await this.waitForGateway(index);
+  }
+
+  /** Waits until the gateway says every dependency is ready. */
+  async waitUntilReady(index = 0, timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      `gateway ${index} ready`,
+      async () => (await fetch(`${this.gatewayUrl(index)}/readyz`)).status === 200,
+      timeoutMs,
+      200,
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.processes.values()].map((p) => p.stop('SIGTERM')));
+    await this.nats?.stop('SIGTERM');
+    await this.database?.drop().catch(() => undefined);
+  }
+
+  private async boot(): Promise<void> {
+    const natsBinary = natsServerBinary();
+    if (!natsBinary) throw new Error('nats-server is not installed (apt-get install nats-server)');
+    const natsPort = await freePort();
+    this.natsUrl = `nats://127.0.0.1:${natsPort}`;
+    this.nats = new ManagedProcess(
+      'nats',
+      natsBinary,
+      ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', join(this.logDir, 'jetstream')],
+      {},
+      join(this.logDir, 'nats.log'),
+    );
+    this.nats.start();
+    this.database = await createTestDatabase(this.options.label);
+    await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'dist/apps/cli/main.js'), 'migrate'], {
+      env: { ...process.env, DATABASE_URL: this.database.url },
+    });
+
+    const baseEnv: Record<string, string> = {
+      DATABASE_URL: this.database.url,
+      NATS_URL: this.natsUrl,
+      KEYLEDGER_OPERATOR_TOKEN: this.operatorToken,
+      KEYLEDGER_MIGRATE_ON_START: 'false',
+      LOG_LEVEL: 'info',
+      ...this.options.env,
+    };
+    const count = (app: App) => this.options.instances?.[app] ?? 1;
+    for (const app of BACKEND_APPS) {
+      for (let i = 0; i < count(app); i++) this.add(app, i, baseEnv);
+    }
+    for (let i = 0; i < count('gateway'); i++) {
+      const port = await freePort();
+      this.gatewayPorts.push(port);
+      this.add('gateway', i, { ...baseEnv, PORT: String(port), HOST: '127.0.0.1' });
+    }
+    for (const p of this.processes.values()) p.start();
+    for (let i = 0; i < count('gateway'); i++) await this.waitUntilReady(i);
+  }
+
+  private add(app: App, index: number, env: Record<string, string>): void {
+    const name = `${app}#${index}`;
+    this.processes.set(
+      name,
+      new ManagedProcess(name, process.execPath, [join(REPO_ROOT, `dist/apps/${app}/main.js`)], env, join(this.logDir, `${app}-${index}.log`)),
+    );
+  }
+
+  private async waitForGateway(index: number): Promise<void> {
+    await waitFor(`gateway ${index} up`, async () => (await fetch(`${this.gatewayUrl(index)}/healthz`)).ok, 30_000, 100);
+  }
+}
