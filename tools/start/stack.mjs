@@ -767,7 +767,7 @@ export async function resolvePostgres({ repoRoot, env = process.env, logDir, log
     try {
       if (await ensureDatabase(env.DATABASE_URL)) log(`created the database in ${redactUrl(env.DATABASE_URL)}`);
     } catch (error) {
-      throw new StartError(`DATABASE_URL ${redactUrl(env.DATABASE_URL)} does not answer: ${error.message}`);
+      throw new StartError(`cannot use DATABASE_URL ${redactUrl(env.DATABASE_URL)}: ${error.message}`);
     }
     return { url: env.DATABASE_URL, source: 'DATABASE_URL', stop: async () => undefined };
   }

@@ -12,7 +12,9 @@ const key: KeyDescription = {
   agent_id: null,
   expires_at: null,
   signing: false,
+  signing_secret_sealed: null,
   claimed: true,
+  rolled_from: null,
 };
 const now = '2026-11-22T10:00:00.000Z';
 

@@ -4,17 +4,17 @@ import { DomainError } from './domain-error';
 
 export type OrgCommand = Readonly<{
   type: 'CreateOrg';
-  data: { org_id: string; name: string; plan: Plan | null; now: string };
+  data: { org_id: string; name: string; plan: Plan | null; sandbox: boolean; now: string };
 }>;
 
 export type OrgEvent = Readonly<{
   type: 'OrgCreated';
-  data: { org_id: string; name: string; plan: Plan | null; created_at: string };
+  data: { org_id: string; name: string; plan: Plan | null; sandbox: boolean; created_at: string };
 }>;
 
 export type OrgState =
   | { status: 'absent' }
-  | { status: 'active'; id: string; name: string; plan: Plan | null; created_at: string };
+  | { status: 'active'; id: string; name: string; plan: Plan | null; sandbox: boolean; created_at: string };
 
 export const orgStream = (orgId: string) => `org-${orgId}`;
 
@@ -30,7 +30,7 @@ export const orgDecider: Decider<OrgCommand, OrgEvent, OrgState> = {
         return [
           {
             type: 'OrgCreated',
-            data: { org_id: command.data.org_id, name, plan: command.data.plan, created_at: command.data.now },
+            data: { org_id: command.data.org_id, name, plan: command.data.plan, sandbox: command.data.sandbox, created_at: command.data.now },
           },
         ];
       }
@@ -47,6 +47,7 @@ export const orgDecider: Decider<OrgCommand, OrgEvent, OrgState> = {
           id: event.data.org_id,
           name: event.data.name,
           plan: event.data.plan,
+          sandbox: event.data.sandbox,
           created_at: event.data.created_at,
         };
       default:

@@ -12,6 +12,16 @@ const settings = {
     .string()
     .regex(/^[a-z][a-z0-9]{1,9}$/, 'must be 2–10 lowercase letters or digits, starting with a letter')
     .default('kl'),
+  KEYLEDGER_SECRETS_KEY: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9_-]{43}=?)$/, 'must be 32 bytes: 64 hex characters or base64url')
+    .optional(),
+  KEYLEDGER_SELF_SERVE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  KEYLEDGER_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  KEYLEDGER_PUBLIC_URL: z.string().url().optional(),
   KEYLEDGER_RPC_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
   KEYLEDGER_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   KEYLEDGER_MIGRATE_ON_START: z

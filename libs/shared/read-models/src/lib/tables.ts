@@ -1,14 +1,16 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { Environment, Plan, Scope } from '@keyledger/contracts';
 
 /**
  * Read-model tables: written only by the service that owns them (inline, in the same transaction as
- * its events), read by the gateway. Every row can be rebuilt from the event log.
+ * its events), read by the gateway. Every row can be rebuilt from the event log, except the tables
+ * marked operational (usage and polling timestamps), which are telemetry, not history.
  */
 export interface OrgsTable {
   id: string;
   name: string;
   plan: Plan | null;
+  sandbox: boolean;
   created_at: Date;
 }
 
@@ -25,17 +27,66 @@ export interface ApiKeysTable {
   status: 'active' | 'revoked';
   claimed: boolean;
   signing: boolean;
+  signing_secret_sealed: string | null;
+  rolled_from: string | null;
   created_at: Date;
   expires_at: Date | null;
   revoked_at: Date | null;
   /** Log position of the last event applied to this row. */
-  version: Generated<number>;
+  version: number;
+}
+
+export interface AgentsTable {
+  id: string;
+  org_id: string;
+  environment: Environment;
+  name: string;
+  metadata: ColumnType<Record<string, unknown>, string, string>;
+  status: 'active' | 'paused' | 'revoked';
+  paused_until: Date | null;
+  created_at: Date;
+  version: number;
+}
+
+export interface DeviceAuthorizationsTable {
+  id: string;
+  device_code_hash: string;
+  user_code: string;
+  agent_name: string;
+  scopes: Scope[];
+  status: 'pending' | 'approved' | 'denied' | 'completed';
+  interval_seconds: number;
+  org_id: string | null;
+  environment: Environment | null;
+  agent_id: string | null;
+  key_id: string | null;
+  expires_at: Date;
+  requested_at: Date;
+  version: number;
+}
+
+/** Operational: when each key was last used (reported by gateways, not an event). */
+export interface ApiKeyUsageTable {
+  key_id: string;
+  last_used_at: Date;
+}
+
+/** Operational: when each device code was last polled (for SLOW_DOWN). */
+export interface DevicePollsTable {
+  device_id: string;
+  last_polled_at: Date;
 }
 
 export interface ReadModels {
   orgs: OrgsTable;
   api_keys: ApiKeysTable;
+  agents: AgentsTable;
+  device_authorizations: DeviceAuthorizationsTable;
+  api_key_usage: ApiKeyUsageTable;
+  device_polls: DevicePollsTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type AgentRow = Selectable<AgentsTable>;
+export type DeviceAuthorizationRow = Selectable<DeviceAuthorizationsTable>;
