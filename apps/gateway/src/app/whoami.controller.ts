@@ -1,20 +1,19 @@
 import { Controller, Get } from '@nestjs/common';
 import { planRateLimits } from '@keyledger/contracts';
-import { ApiError, Auth, CurrentPrincipal, Principal } from '@keyledger/gateway-http';
-import { apiKeyView, orgView } from '@keyledger/read-models';
+import { Auth, CurrentKey, KeyPrincipal } from '@keyledger/gateway-http';
+import { agentView, apiKeyView, orgView } from '@keyledger/read-models';
 
 @Controller('v1/whoami')
 export class WhoamiController {
-  /** Who the presented key is, answered from the read model the gateway authenticated against. */
+  /** Who the presented key is, answered from what the gateway authenticated it with. */
   @Get()
   @Auth.key()
-  whoami(@CurrentPrincipal() principal: Principal) {
-    if (principal.kind !== 'key') throw new ApiError('UNAUTHORIZED', 'an API key is required');
-    const { key, org } = principal;
+  whoami(@CurrentKey() { key, org, agent }: KeyPrincipal) {
+    const now = new Date();
     return {
-      api_key: apiKeyView(key, new Date()),
+      api_key: apiKeyView(key, now),
       org: orgView(org),
-      agent: null,
+      agent: agent === null ? null : agentView(agent, now),
       scopes: key.scopes,
       environment: key.environment,
       rate_limits: planRateLimits(org.plan),

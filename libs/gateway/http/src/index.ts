@@ -7,3 +7,7 @@ export * from './lib/auth.guard';
 export * from './lib/service-clients';
 export * from './lib/gateway-core.module';
 export * from './lib/bootstrap';
+export * from './lib/key-cache';
+export * from './lib/request-signature';
+export * from './lib/key-usage-reporter';
+export * from './lib/schemas';

@@ -1,2 +1,3 @@
 export * from './lib/migrations';
 export * from './lib/keys.projection';
+export * from './lib/keys.repository';

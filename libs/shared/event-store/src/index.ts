@@ -6,3 +6,4 @@ export * from './lib/log-processor';
 export * from './lib/migrate';
 export * from './lib/connect';
 export * from './lib/outbox-relay';
+export * from './lib/publish-committed';

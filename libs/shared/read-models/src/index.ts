@@ -1,3 +1,5 @@
 export * from './lib/tables';
 export * from './lib/key-lookup';
 export * from './lib/views';
+export * from './lib/pagination';
+export * from './lib/keys-queries';

@@ -5,6 +5,8 @@ import { AuthGuard } from './auth.guard';
 import { EnvelopeInterceptor } from './envelope.interceptor';
 import { ErrorEnvelopeFilter } from './error.filter';
 import { HealthController } from './health.controller';
+import { KeyCache } from './key-cache';
+import { KeyUsageReporter } from './key-usage-reporter';
 import { ServiceClients } from './service-clients';
 
 /** What every gateway route relies on: auth, the envelope, the error filter, service clients. */
@@ -13,10 +15,12 @@ import { ServiceClients } from './service-clients';
   controllers: [HealthController],
   providers: [
     ServiceClients,
+    KeyCache,
+    KeyUsageReporter,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
     { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
   ],
-  exports: [ServiceClients],
+  exports: [ServiceClients, KeyCache],
 })
 export class GatewayCoreModule {}

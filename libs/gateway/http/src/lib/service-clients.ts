@@ -51,6 +51,11 @@ export class ServiceClient {
     return (await this.fire(subject, commandMessage(meta, data))) as TReply;
   }
 
+  /** Fire-and-forget notification (no reply, no breaker): for telemetry such as key usage. */
+  emit(subject: string, message: unknown): void {
+    this.client.emit(subject, message).subscribe({ error: () => undefined });
+  }
+
   /** Answers whether the service replies at all (for /readyz), through the breaker. */
   async ping(): Promise<boolean> {
     try {

@@ -1,21 +1,69 @@
 import type { Kysely } from 'kysely';
-import type { ApiKeyRow, OrgRow, ReadModels } from './tables';
+import type { AgentRow, ApiKeyRow, OrgRow, ReadModels } from './tables';
 
-export interface KeyWithOrg {
+/** What authenticating a key needs: the key, its org, and the agent it is bound to (if any). */
+export interface Credential {
   key: ApiKeyRow;
   org: OrgRow;
+  agent: AgentRow | null;
 }
 
-/** The gateway's authentication query: a key by the SHA-256 of its plaintext, with its org. */
-export async function findKeyByHash(db: Kysely<ReadModels>, keyHash: string): Promise<KeyWithOrg | null> {
+/** The gateway's authentication query: a key by the SHA-256 of its plaintext, one round trip. */
+export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: string): Promise<Credential | null> {
   const row = await db
     .selectFrom('api_keys as k')
     .innerJoin('orgs as o', 'o.id', 'k.org_id')
+    .leftJoin('agents as a', 'a.id', 'k.agent_id')
     .selectAll('k')
-    .select(['o.name as org_name', 'o.plan as org_plan', 'o.created_at as org_created_at'])
+    .select([
+      'o.name as org_name',
+      'o.plan as org_plan',
+      'o.sandbox as org_sandbox',
+      'o.created_at as org_created_at',
+      'a.org_id as agent_org_id',
+      'a.environment as agent_environment',
+      'a.name as agent_name',
+      'a.metadata as agent_metadata',
+      'a.status as agent_status',
+      'a.paused_until as agent_paused_until',
+      'a.created_at as agent_created_at',
+      'a.version as agent_version',
+    ])
     .where('k.key_hash', '=', keyHash)
     .executeTakeFirst();
   if (!row) return null;
-  const { org_name, org_plan, org_created_at, ...key } = row;
-  return { key, org: { id: key.org_id, name: org_name, plan: org_plan, created_at: org_created_at } };
+  const {
+    org_name,
+    org_plan,
+    org_sandbox,
+    org_created_at,
+    agent_org_id,
+    agent_environment,
+    agent_name,
+    agent_metadata,
+    agent_status,
+    agent_paused_until,
+    agent_created_at,
+    agent_version,
+    ...key
+  } = row;
+  const agent: AgentRow | null =
+    key.agent_id === null || agent_status === null
+      ? null
+      : {
+          id: key.agent_id,
+          org_id: agent_org_id!,
+          environment: agent_environment!,
+          name: agent_name!,
+          metadata: agent_metadata!,
+          status: agent_status,
+          paused_until: agent_paused_until,
+          created_at: agent_created_at!,
+          version: agent_version!,
+        };
+  return {
+    key,
+    org: { id: key.org_id, name: org_name, plan: org_plan, sandbox: org_sandbox, created_at: org_created_at },
+    agent,
+  };
 }

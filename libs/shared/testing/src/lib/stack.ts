@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +116,7 @@ export class Stack {
       DATABASE_URL: this.database.url,
       NATS_URL: this.natsUrl,
       KEYLEDGER_OPERATOR_TOKEN: this.operatorToken,
+      KEYLEDGER_SECRETS_KEY: randomBytes(32).toString('hex'),
       KEYLEDGER_MIGRATE_ON_START: 'false',
       LOG_LEVEL: 'info',
       ...this.options.env,

@@ -1,0 +1,88 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Kysely, Transaction } from 'kysely';
+import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { CommandMeta } from '@keyledger/contracts';
+import { EventMetadata, EventRow, EventStore, NewEvent, WrongExpectedVersionError, publishCommitted } from '@keyledger/event-store';
+import { projectKeyEvents } from '@keyledger/keys-data-access';
+import { Decider, replayState } from '@keyledger/keys-domain';
+import { DB, LOGGER, NATS_CONNECTION } from '@keyledger/nest';
+
+export function eventMetadata(meta: CommandMeta, extra: Partial<EventMetadata> = {}): EventMetadata {
+  return {
+    request_id: meta.request_id,
+    actor_key_id: meta.actor_key_id,
+    agent_id: meta.agent_id,
+    ip: meta.ip,
+    idempotency_key: meta.idempotency_key,
+    ...extra,
+  };
+}
+
+/** What a command transaction can do: load a stream's state, decide and append, all in one trx. */
+export interface UnitOfWork {
+  readonly trx: Transaction<any>;
+  /** Loads the stream, decides, appends at the loaded version and projects the new events inline. */
+  execute<C, E extends NewEvent, S>(
+    decider: Decider<C, E, S>,
+    stream: string,
+    command: C,
+    options: { metadata: EventMetadata; orgId: string | null },
+  ): Promise<{ events: readonly E[]; state: S }>;
+  /** Loads a stream's current state without deciding anything. */
+  load<C, E, S>(decider: Decider<C, E, S>, stream: string): Promise<{ state: S; version: number }>;
+}
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Runs key-registry commands: one transaction per command holding every append and its inline
+ * projection; a lost optimistic-concurrency race retries the whole command against fresh state.
+ * After commit the events are published at once, so gateways drop cached keys before the reply.
+ */
+@Injectable()
+export class CommandRunner {
+  constructor(
+    @Inject(DB) private readonly db: Kysely<any>,
+    private readonly store: EventStore,
+    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async run<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const appended: EventRow[] = [];
+      try {
+        const result = await this.db.transaction().execute((trx) => work(this.unitOfWork(trx, appended)));
+        await publishCommitted(this.nats, appended).catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'fast publish failed; the outbox relay will deliver'),
+        );
+        return result;
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
+        throw error;
+      }
+    }
+  }
+
+  private unitOfWork(trx: Transaction<any>, appended: EventRow[]): UnitOfWork {
+    const store = this.store;
+    return {
+      trx,
+      async load(decider, stream) {
+        const rows = await store.readStream(stream, trx);
+        const events = rows.map((r) => ({ type: r.type, data: r.data }) as never);
+        return { state: replayState(decider, events), version: rows.length === 0 ? 0 : rows[rows.length - 1].stream_version };
+      },
+      async execute(decider, stream, command, options) {
+        const { state, version } = await this.load(decider, stream);
+        const events = decider.decide(command, state);
+        if (events.length === 0) return { events, state };
+        const result = await store.append(stream, version, events, options.metadata, { trx, orgId: options.orgId });
+        await projectKeyEvents(trx, result.events);
+        appended.push(...result.events);
+        return { events, state: events.reduce((s, e) => decider.evolve(s, e), state) };
+      },
+    };
+  }
+}
