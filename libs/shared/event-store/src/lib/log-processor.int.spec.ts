@@ -19,16 +19,22 @@ async function waitFor(condition: () => Promise<boolean> | boolean, what: string
   }
 }
 
+const unreleasedGates = new Set<Gate>();
+
 /** A door a handler can be made to wait at, so a test can kill the processor mid-batch. */
 class Gate {
   private open: (() => void) | null = null;
   private readonly opened = new Promise<void>((resolve) => (this.open = resolve));
   reached = false;
+  constructor() {
+    unreleasedGates.add(this);
+  }
   async pass(): Promise<void> {
     this.reached = true;
     await this.opened;
   }
   release(): void {
+    unreleasedGates.delete(this);
     this.open?.();
   }
 }
@@ -59,6 +65,7 @@ describe('LogProcessor (real Postgres)', () => {
   });
 
   afterEach(async () => {
+    for (const gate of unreleasedGates) gate.release(); // a failed test must not leave a handler waiting
     await Promise.all(processors.splice(0).map((p) => p.stop()));
     await Promise.all(pools.splice(0).map((p) => p.destroy()));
     await db.destroy();

@@ -81,12 +81,17 @@ describe('readLogAfter: gap-safe log following (real Postgres)', () => {
    */
   async function commitOutOfOrder(prefix: string): Promise<{ trxA: ControlledTransaction<EventStoreDatabase>; a: EventRow; b: EventRow }> {
     const trxA = await writerA.startTransaction().execute();
-    const [a] = (await store.append(`${prefix}-a`, 0, [{ type: 'Happened', data: { writer: 'A' } }], meta, { trx: trxA })).events;
-    const [b] = (await new EventStore(writerB).append(`${prefix}-b`, 0, [{ type: 'Happened', data: { writer: 'B' } }], meta)).events;
-    // The premise of the scenario: A holds the earlier position and the earlier transaction.
-    expect(b.position).toBeGreaterThan(a.position);
-    expect(BigInt(b.transaction_id)).toBeGreaterThan(BigInt(a.transaction_id));
-    return { trxA, a, b };
+    try {
+      const [a] = (await store.append(`${prefix}-a`, 0, [{ type: 'Happened', data: { writer: 'A' } }], meta, { trx: trxA })).events;
+      const [b] = (await new EventStore(writerB).append(`${prefix}-b`, 0, [{ type: 'Happened', data: { writer: 'B' } }], meta)).events;
+      // The premise of the scenario: A holds the earlier position and the earlier transaction.
+      expect(b.position).toBeGreaterThan(a.position);
+      expect(BigInt(b.transaction_id)).toBeGreaterThan(BigInt(a.transaction_id));
+      return { trxA, a, b };
+    } catch (error) {
+      await trxA.rollback().execute();
+      throw error;
+    }
   }
 
   it('never returns a later-positioned event before an earlier, still-open one, and never skips it', async () => {
@@ -143,8 +148,11 @@ describe('readLogAfter: gap-safe log following (real Postgres)', () => {
     follower.seen.length = 0;
 
     const { trxA } = await commitOutOfOrder('rollback');
-    expect(await follower.poll()).toEqual([]);
-    await trxA.rollback().execute();
+    try {
+      expect(await follower.poll()).toEqual([]);
+    } finally {
+      await trxA.rollback().execute();
+    }
 
     await pollUntil(() => follower.poll(), () => follower.seen.length >= 1);
     expect(streamsOf(follower.seen)).toEqual(['rollback-b']);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kysely, sql } from 'kysely';
-import { connect, JetStreamManager, NatsConnection, StoredMsg } from 'nats';
+import { connect, JetStreamManager, NatsConnection, NatsError, StoredMsg } from 'nats';
 import { createTestDatabase, TestDatabase, testNatsUrl } from '@keyledger/testing';
 import { createDb } from './connect';
 import type { EventMetadata, EventRow, EventStoreDatabase } from './database';
@@ -21,11 +21,14 @@ import {
 jest.setTimeout(60_000);
 
 const meta: EventMetadata = { request_id: 'req_outbox', actor_key_id: 'key_actor', agent_id: null, ip: null };
+const relayErrors: unknown[] = [];
 
 async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}; relay errors: ${relayErrors.map(String).join('; ') || 'none'}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -69,7 +72,10 @@ describe('outbox relay (real Postgres and NATS JetStream)', () => {
   async function startRelay(): Promise<LogProcessor> {
     const relayNats = await connect({ servers: testNatsUrl(), name: `outbox-relay-${run}` });
     connections.push(relayNats);
-    const relay = createOutboxRelay({ db, nats: relayNats, streamName, subjectPrefix, batchSize: 4, pollIntervalMs: 10, leaseRetryMs: 50 });
+    const relay = createOutboxRelay({
+      db, nats: relayNats, streamName, subjectPrefix, batchSize: 4, pollIntervalMs: 10, leaseRetryMs: 50,
+      onError: (error) => relayErrors.push(error),
+    });
     relays.push(relay);
     relay.start();
     return relay;
@@ -79,8 +85,14 @@ describe('outbox relay (real Postgres and NATS JetStream)', () => {
     return db.selectFrom('events').selectAll().orderBy('transaction_id').orderBy('position').execute();
   }
 
+  /** The stream's messages in sequence order; none while the relay has not created it yet. */
   async function storedMessages(): Promise<StoredMsg[]> {
-    const { state } = await jsm.streams.info(streamName);
+    const info = await jsm.streams.info(streamName).catch((error: NatsError) => {
+      if (error.api_error?.err_code === 10059) return null;
+      throw error;
+    });
+    if (!info) return [];
+    const { state } = info;
     const messages: StoredMsg[] = [];
     for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
       messages.push(await jsm.streams.getMessage(streamName, { seq }));
@@ -119,18 +131,21 @@ describe('outbox relay (real Postgres and NATS JetStream)', () => {
       Array.from({ length: 6 }, (_, i) => store.append(`key-k${i + 10}`, 0, [{ type: 'KeyCreated', data: { i } }], meta)),
     );
 
-    await startRelay();
-    // While the wallet transaction is open nothing after it goes out (the relay reads gap-safe),
-    // however long the relay keeps polling.
-    await waitFor(async () => (await storedMessages()).length >= 3, 'the events before the open transaction');
-    await new Promise((r) => setTimeout(r, 200));
-    const whileHeld = await storedMessages();
-    expect(whileHeld.map((m) => m.subject)).toEqual([
-      `${subjectPrefix}.key.KeyCreated`,
-      `${subjectPrefix}.key.KeyRenamed`,
-      `${subjectPrefix}.agent.AgentRegistered`,
-    ]);
-    await held.commit().execute();
+    try {
+      await startRelay();
+      // While the wallet transaction is open nothing after it goes out (the relay reads gap-safe),
+      // however long the relay keeps polling.
+      await waitFor(async () => (await storedMessages()).length >= 3, 'the events before the open transaction');
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await storedMessages()).map((m) => m.subject)).toEqual([
+        `${subjectPrefix}.key.KeyCreated`,
+        `${subjectPrefix}.key.KeyRenamed`,
+        `${subjectPrefix}.agent.AgentRegistered`,
+      ]);
+      await held.commit().execute();
+    } finally {
+      if (!held.isCommitted) await held.rollback().execute();
+    }
 
     const log = await logInOrder();
     expect(log).toHaveLength(11);
