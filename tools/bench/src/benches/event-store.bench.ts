@@ -1,4 +1,4 @@
-import { Kysely, sql } from 'kysely';
+import { Generated, Kysely, sql } from 'kysely';
 import {
   EventMetadata,
   EventStore,
@@ -12,6 +12,25 @@ import { createBenchDatabase } from '../bench-database';
 
 const STREAMS_PER_WRITER = 64;
 
+/** The events row's columns and defaults, without unique key, log indexes or trigger. */
+interface BaselineEventsTable {
+  position: Generated<number>;
+  id: Generated<string>;
+  stream: string;
+  stream_version: number;
+  type: string;
+  schema_version: Generated<number>;
+  data: string;
+  metadata: string;
+  org_id: string | null;
+  recorded_at: Generated<Date>;
+  transaction_id: Generated<string>;
+}
+
+interface BenchDatabase extends EventStoreDatabase {
+  baseline_events: BaselineEventsTable;
+}
+
 const meta: EventMetadata = {
   request_id: 'req_bench',
   actor_key_id: 'key_bench',
@@ -24,8 +43,7 @@ function spendData(writer: number, n: number): Record<string, unknown> {
   return { spend_id: `sp_${writer}_${n}`, wallet_id: `w_${writer}`, amount_cents: 125, currency: 'USD', model: 'gpt-x', tokens: 2048 };
 }
 
-/** The raw-insert baseline: the events row's columns and defaults, without unique key, indexes or trigger. */
-async function createBaselineTable(db: Kysely<any>): Promise<void> {
+async function createBaselineTable(db: Kysely<BenchDatabase>): Promise<void> {
   await sql`
     create table baseline_events (
       position        bigint generated always as identity primary key,
@@ -58,6 +76,29 @@ function streamWriter(store: EventStore, batchSize: number) {
   };
 }
 
+/** One comparable row per transaction into the plain table: autocommit, or wrapped in BEGIN/COMMIT. */
+function rawInserter(db: Kysely<BenchDatabase>, mode: 'autocommit' | 'transaction') {
+  const counters = new Map<number, number>();
+  return async (writer: number): Promise<void> => {
+    const n = (counters.get(writer) ?? 0) + 1;
+    counters.set(writer, n);
+    const insert = (into: Kysely<BenchDatabase>) =>
+      into
+        .insertInto('baseline_events')
+        .values({
+          stream: `spend-raw_w${writer}_s${n % STREAMS_PER_WRITER}`,
+          stream_version: n,
+          type: 'SpendRecorded',
+          data: JSON.stringify(spendData(writer, n)),
+          metadata: JSON.stringify(meta),
+          org_id: `org_${writer}`,
+        })
+        .execute();
+    if (mode === 'autocommit') await insert(db);
+    else await db.transaction().execute((trx) => insert(trx));
+  };
+}
+
 function phase(result: PhaseResult) {
   return {
     transactions_per_s: result.operationsPerSecond,
@@ -82,7 +123,7 @@ export const eventStoreBench: Bench = {
     const batchSize = positiveInt(context.flags, 'batch', 100);
     const database = await createBenchDatabase(context.pgServerUrl, 'event_store');
     context.log(`database ${database.name}`);
-    const db = createDb<EventStoreDatabase>(database.url, { poolSize: writers, applicationName: 'bench-event-store' });
+    const db = createDb<BenchDatabase>(database.url, { poolSize: writers, applicationName: 'bench-event-store' });
     try {
       await migrateToLatest(db, [eventStoreMigrations]);
       await createBaselineTable(db);
@@ -96,21 +137,11 @@ export const eventStoreBench: Bench = {
       const batched = await measure(load, streamWriter(store, batchSize));
 
       context.log(`(c) raw single-row INSERTs (autocommit), ${writers} connections, ${context.durationSeconds}s`);
-      const counters = new Array<number>(writers).fill(0);
-      const baseline = await measure(load, async (writer) => {
-        const n = ++counters[writer];
-        await (db as Kysely<any>)
-          .insertInto('baseline_events')
-          .values({
-            stream: `spend-raw_w${writer}_s${n % STREAMS_PER_WRITER}`,
-            stream_version: n,
-            type: 'SpendRecorded',
-            data: JSON.stringify(spendData(writer, n)),
-            metadata: JSON.stringify(meta),
-            org_id: `org_${writer}`,
-          })
-          .execute();
-      });
+      const baseline = await measure(load, rawInserter(db, 'autocommit'));
+
+      // Not asked for, but it splits (a)/(c): BEGIN and COMMIT round trips versus the append's own work.
+      context.log(`(c') raw INSERTs inside BEGIN/COMMIT, ${writers} connections, ${context.durationSeconds}s`);
+      const baselineInTransaction = await measure(load, rawInserter(db, 'transaction'));
 
       const server = await sql<{ version: string }>`select current_setting('server_version') as version`.execute(db);
       return {
@@ -125,9 +156,14 @@ export const eventStoreBench: Bench = {
         single_event_appends: phase(single),
         batch_appends: phase(batched),
         raw_insert_baseline: phase(baseline),
+        raw_insert_in_transaction_baseline: phase(baselineInTransaction),
         ratios: {
           // (a)/(c): what the version check, unique key, log indexes and explicit transaction cost per commit.
           single_appends_vs_raw_inserts: round(single.operationsPerSecond / baseline.operationsPerSecond, 3),
+          single_appends_vs_raw_inserts_in_transaction: round(
+            single.operationsPerSecond / baselineInTransaction.operationsPerSecond,
+            3,
+          ),
           batch_events_vs_raw_inserts: round(batched.unitsPerSecond / baseline.operationsPerSecond, 3),
         },
       };

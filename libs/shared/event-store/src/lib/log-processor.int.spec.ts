@@ -43,7 +43,7 @@ describe('LogProcessor (real Postgres)', () => {
   let database: TestDatabase;
   let db: Kysely<EventStoreDatabase>;
   let store: EventStore;
-  const pools: Kysely<any>[] = [];
+  const pools: Kysely<EventStoreDatabase>[] = [];
   const processors: LogProcessor[] = [];
 
   // A fresh database per test: each starts from an empty log, so positions in it are the test's own.
@@ -73,8 +73,8 @@ describe('LogProcessor (real Postgres)', () => {
   });
 
   /** A pool of its own, as a separate process would have; its name shows in pg_stat_activity. */
-  function poolFor(applicationName: string): Kysely<any> {
-    const pool = createDb(database.url, { poolSize: 4, applicationName });
+  function poolFor(applicationName: string): Kysely<EventStoreDatabase> {
+    const pool = createDb<EventStoreDatabase>(database.url, { poolSize: 4, applicationName });
     pools.push(pool);
     return pool;
   }
