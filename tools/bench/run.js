@@ -9,5 +9,12 @@ const base = ts.readConfigFile(path.join(root, 'tsconfig.base.json'), ts.sys.rea
 if (base.error) throw new Error(ts.flattenDiagnosticMessageText(base.error.messageText, '\n'));
 
 require('ts-node').register({ project: path.join(__dirname, 'tsconfig.json'), transpileOnly: true });
-require('tsconfig-paths').register({ baseUrl: root, paths: base.config.compilerOptions.paths, addMatchAll: false });
+let tsconfigPaths;
+try {
+  tsconfigPaths = require('tsconfig-paths');
+} catch {
+  console.error('tools/bench needs the tsconfig-paths package (npm i -D tsconfig-paths@4.2.0)');
+  process.exit(1);
+}
+tsconfigPaths.register({ baseUrl: root, paths: base.config.compilerOptions.paths, addMatchAll: false });
 require('./src/main');

@@ -40,3 +40,29 @@ describe('api key decider', () => {
     expect(() => apiKeyDecider.decide({ type: 'CreateKey', data: { ...key, now } }, state)).toThrow('exists');
   });
 });
+
+describe('api key lifecycle', () => {
+  const created = { type: 'KeyCreated' as const, data: { ...key, expires_at: '2026-11-25T00:00:00.000Z', created_at: now } };
+  const state = apiKeyDecider.evolve(apiKeyDecider.initialState(), created);
+
+  it('rolls: the old key ends after the grace period, never later than its own expiry', () => {
+    expect(apiKeyDecider.decide({ type: 'RollKey', data: { new_key_id: 'key_2', grace_period_seconds: 3600, now } }, state)).toEqual([
+      { type: 'KeyRolled', data: { key_id: 'key_1', new_key_id: 'key_2', expires_at: '2026-11-22T11:00:00.000Z', rolled_at: now } },
+    ]);
+    const [late] = apiKeyDecider.decide({ type: 'RollKey', data: { new_key_id: 'key_2', grace_period_seconds: 604_800, now } }, state);
+    expect(late.data).toMatchObject({ expires_at: '2026-11-25T00:00:00.000Z' });
+  });
+
+  it('revokes once: revoking again records nothing', () => {
+    const [revoked] = apiKeyDecider.decide({ type: 'RevokeKey', data: { reason: 'requested', now } }, state);
+    expect(revoked.type).toBe('KeyRevoked');
+    expect(apiKeyDecider.decide({ type: 'RevokeKey', data: { reason: 'requested', now } }, apiKeyDecider.evolve(state, revoked))).toEqual([]);
+  });
+
+  it('links only an unclaimed key', () => {
+    expect(() => apiKeyDecider.decide({ type: 'LinkKey', data: { to_org_id: 'org_2', now } }, state)).toThrow('already claimed');
+    const unclaimed = apiKeyDecider.evolve(apiKeyDecider.initialState(), { ...created, data: { ...created.data, claimed: false } });
+    const [linked] = apiKeyDecider.decide({ type: 'LinkKey', data: { to_org_id: 'org_2', now } }, unclaimed);
+    expect(apiKeyDecider.evolve(unclaimed, linked)).toMatchObject({ org_id: 'org_2', claimed: true });
+  });
+});
