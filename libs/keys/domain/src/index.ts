@@ -1,8 +1,8 @@
 export * from './lib/base62';
 export * from './lib/api-key-format';
 export * from './lib/ids';
-export * from './lib/decider';
-export * from './lib/domain-error';
+export { assertNever, replayState, DomainError } from '@keyledger/domain';
+export type { Decider } from '@keyledger/domain';
 export * from './lib/scopes';
 export * from './lib/org.decider';
 export * from './lib/api-key.decider';

@@ -4,3 +4,4 @@ export * from './lib/infrastructure.module';
 export * from './lib/rpc-errors';
 export * from './lib/bootstrap';
 export * from './lib/ping.controller';
+export * from './lib/command-runner';

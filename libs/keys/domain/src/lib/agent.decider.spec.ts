@@ -1,5 +1,5 @@
 import { agentDecider, AgentEvent, effectiveAgentStatus } from './agent.decider';
-import { replayState } from './decider';
+import { replayState } from '@keyledger/domain';
 
 const now = '2026-11-22T10:00:00.000Z';
 const created: AgentEvent = {

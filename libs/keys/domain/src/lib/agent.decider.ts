@@ -1,6 +1,5 @@
+import { assertNever, Decider, DomainError } from '@keyledger/domain';
 import type { Environment } from '@keyledger/contracts';
-import { assertNever, Decider } from './decider';
-import { DomainError } from './domain-error';
 
 export const PAUSE_DURATIONS = { '15m': 15 * 60, '30m': 30 * 60, '1h': 3600, '4h': 4 * 3600, indefinite: null } as const;
 export type PauseDuration = keyof typeof PAUSE_DURATIONS;

@@ -1,6 +1,5 @@
+import { assertNever, Decider, DomainError } from '@keyledger/domain';
 import type { Environment, Scope } from '@keyledger/contracts';
-import { assertNever, Decider } from './decider';
-import { DomainError } from './domain-error';
 
 /** Everything stored about a key: never the plaintext, only its hash and display parts. */
 export interface KeyDescription {

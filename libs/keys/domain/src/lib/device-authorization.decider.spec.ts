@@ -1,4 +1,4 @@
-import { replayState } from './decider';
+import { replayState } from '@keyledger/domain';
 import { deviceAuthorizationDecider as decider, DeviceEvent, normalizeUserCode } from './device-authorization.decider';
 import { generateUserCode } from './codes';
 

@@ -1,6 +1,5 @@
+import { assertNever, Decider, DomainError } from '@keyledger/domain';
 import type { Environment, Scope } from '@keyledger/contracts';
-import { assertNever, Decider } from './decider';
-import { DomainError } from './domain-error';
 
 export const DEVICE_CODE_TTL_SECONDS = 900;
 export const DEVICE_POLL_INTERVAL_SECONDS = 5;

@@ -1,6 +1,5 @@
-import { DomainError } from './domain-error';
+import { DomainError, replayState } from '@keyledger/domain';
 import { orgDecider } from './org.decider';
-import { replayState } from './decider';
 
 describe('org decider', () => {
   const now = '2026-11-22T10:00:00.000Z';

@@ -1,6 +1,5 @@
+import { assertNever, Decider, DomainError } from '@keyledger/domain';
 import type { Plan } from '@keyledger/contracts';
-import { assertNever, Decider } from './decider';
-import { DomainError } from './domain-error';
 
 export type OrgCommand = Readonly<{
   type: 'CreateOrg';

@@ -3,10 +3,10 @@ import { connect, NatsConnection } from 'nats';
 import pino from 'pino';
 import type { CommandMeta } from '@keyledger/contracts';
 import { createDb, EventStore, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
-import { keysMigrations } from '@keyledger/keys-data-access';
+import { keysMigrations, projectKeyEvents } from '@keyledger/keys-data-access';
+import { CommandRunner } from '@keyledger/nest';
 import { createTestDatabase, TestDatabase, testNatsUrl } from '@keyledger/testing';
 import { AgentsService } from './agents.service';
-import { CommandRunner } from './command-runner';
 import { KeyRegistryService } from './key-registry.service';
 
 const meta: CommandMeta = { request_id: 'req_test', actor_key_id: null, agent_id: null, ip: null, idempotency_key: null };
@@ -23,7 +23,7 @@ describe('automatic resume of paused agents (real Postgres and NATS)', () => {
     db = createDb(database.url);
     await migrateToLatest(db, [eventStoreMigrations, keysMigrations]);
     nats = await connect({ servers: testNatsUrl() });
-    const runner = new CommandRunner(db, new EventStore(db), nats, pino({ level: 'silent' }));
+    const runner = new CommandRunner(db, new EventStore(db), nats, pino({ level: 'silent' }), projectKeyEvents);
     agents = new AgentsService(runner);
     keys = new KeyRegistryService(runner);
   });

@@ -12,9 +12,8 @@ import {
 } from '@keyledger/contracts';
 import { keysRepository } from '@keyledger/keys-data-access';
 import { agentDecider, agentStream, apiKeyDecider, apiKeyStream, DomainError, newId } from '@keyledger/keys-domain';
-import { LOGGER } from '@keyledger/nest';
 import { agentView } from '@keyledger/read-models';
-import { CommandRunner, eventMetadata, UnitOfWork } from './command-runner';
+import { CommandRunner, eventMetadata, LOGGER, UnitOfWork } from '@keyledger/nest';
 
 /** A key bound to an agent acts only for that agent: it cannot manage other agents or create new ones. */
 function requireUnboundCaller(caller: Caller): void {

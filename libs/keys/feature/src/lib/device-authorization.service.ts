@@ -25,7 +25,7 @@ import {
 } from '@keyledger/keys-domain';
 import { agentView } from '@keyledger/read-models';
 import { AgentsService } from './agents.service';
-import { CommandRunner, eventMetadata } from './command-runner';
+import { CommandRunner, eventMetadata } from '@keyledger/nest';
 import { KeyRegistryService } from './key-registry.service';
 
 /** After this many wrong user codes within the window, an org may not approve for the window. */

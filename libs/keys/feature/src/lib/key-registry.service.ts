@@ -38,7 +38,7 @@ import {
 } from '@keyledger/keys-domain';
 import { agentView, apiKeyView, orgView, ReadModels } from '@keyledger/read-models';
 import { SecretSealer } from '@keyledger/secrets';
-import { CommandRunner, eventMetadata, UnitOfWork } from './command-runner';
+import { CommandRunner, eventMetadata, UnitOfWork } from '@keyledger/nest';
 
 /** What a new key is, before it has an id and a secret. */
 interface KeySpec {

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { Services } from '@keyledger/contracts';
-import { InfrastructureModule, pingController } from '@keyledger/nest';
+import { CommandRunner, INLINE_PROJECTION, InfrastructureModule, pingController } from '@keyledger/nest';
+import { projectKeyEvents } from '@keyledger/keys-data-access';
 import { AgentsService, AutoResumeSweep } from './agents.service';
-import { CommandRunner } from './command-runner';
 import { DeviceAuthorizationService } from './device-authorization.service';
 import { KeyRegistryController } from './key-registry.controller';
 import { KeyRegistryService } from './key-registry.service';
@@ -10,6 +10,8 @@ import { KeyRegistryService } from './key-registry.service';
 @Module({
   imports: [InfrastructureModule.forRoot({ service: Services.keyRegistry, outboxRelay: true })],
   controllers: [KeyRegistryController, pingController(Services.keyRegistry)],
-  providers: [CommandRunner, KeyRegistryService, AgentsService, AutoResumeSweep, DeviceAuthorizationService],
+  providers: [
+    { provide: INLINE_PROJECTION, useValue: projectKeyEvents },
+    CommandRunner, KeyRegistryService, AgentsService, AutoResumeSweep, DeviceAuthorizationService],
 })
 export class KeysFeatureModule {}

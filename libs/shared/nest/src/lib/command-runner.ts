@@ -4,9 +4,11 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { CommandMeta } from '@keyledger/contracts';
 import { EventMetadata, EventRow, EventStore, NewEvent, WrongExpectedVersionError, publishCommitted } from '@keyledger/event-store';
-import { projectKeyEvents } from '@keyledger/keys-data-access';
-import { Decider, replayState } from '@keyledger/keys-domain';
-import { DB, LOGGER, NATS_CONNECTION } from '@keyledger/nest';
+import { Decider, replayState } from '@keyledger/domain';
+import { DB, INLINE_PROJECTION, LOGGER, NATS_CONNECTION } from './tokens';
+
+/** A service's inline projection: applies its new events to its read-model tables, in the append's trx. */
+export type InlineProjection = (trx: Transaction<any>, events: readonly EventRow[]) => Promise<void>;
 
 export function eventMetadata(meta: CommandMeta, extra: Partial<EventMetadata> = {}): EventMetadata {
   return {
@@ -36,9 +38,9 @@ export interface UnitOfWork {
 const MAX_ATTEMPTS = 5;
 
 /**
- * Runs key-registry commands: one transaction per command holding every append and its inline
+ * Runs a service's commands: one transaction per command holding every append and its inline
  * projection; a lost optimistic-concurrency race retries the whole command against fresh state.
- * After commit the events are published at once, so gateways drop cached keys before the reply.
+ * After commit the events are published at once, so gateways drop cached state before the reply.
  */
 @Injectable()
 export class CommandRunner {
@@ -47,6 +49,7 @@ export class CommandRunner {
     private readonly store: EventStore,
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(INLINE_PROJECTION) private readonly project: InlineProjection,
   ) {}
 
   async run<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
@@ -67,6 +70,7 @@ export class CommandRunner {
 
   private unitOfWork(trx: Transaction<any>, appended: EventRow[]): UnitOfWork {
     const store = this.store;
+    const project = this.project;
     return {
       trx,
       async load(decider, stream) {
@@ -79,7 +83,7 @@ export class CommandRunner {
         const events = decider.decide(command, state);
         if (events.length === 0) return { events, state };
         const result = await store.append(stream, version, events, options.metadata, { trx, orgId: options.orgId });
-        await projectKeyEvents(trx, result.events);
+        await project(trx, result.events);
         appended.push(...result.events);
         return { events, state: events.reduce((s, e) => decider.evolve(s, e), state) };
       },
