@@ -1,8 +1,9 @@
 import type { Bench } from './bench';
+import { authBench } from './benches/auth.bench';
 import { eventStoreBench } from './benches/event-store.bench';
 
 /** Every bench `main.ts <name>` can run. A new bench is one file in `benches/` and one line here. */
-export const benches: readonly Bench[] = [eventStoreBench];
+export const benches: readonly Bench[] = [eventStoreBench, authBench];
 
 export function findBench(name: string): Bench | undefined {
   return benches.find((bench) => bench.name === name);
