@@ -50,7 +50,6 @@ export const authBench: Bench = {
       context.log(`${revocations} revocations through gateway 0, watched on gateway 1`);
       const propagation: number[] = [];
       const revokeCall: number[] = [];
-      const afterReturn: number[] = [];
       let acceptedAfterReturn = 0;
       const second = stack.gatewayUrl(1);
       const json = (body: unknown) => ({ method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -74,7 +73,6 @@ export const authBench: Bench = {
         await revoke;
         propagation.push(rejectedAt - sent);
         revokeCall.push(returned - sent);
-        afterReturn.push(Math.max(0, rejectedAt - returned));
       }
       return {
         config: { concurrency, duration_s: context.durationSeconds, revocations, gateways: 2, cpus: (await import('node:os')).cpus().length },
@@ -85,8 +83,7 @@ export const authBench: Bench = {
           // From sending the revoke to gateway 0 until gateway 1 first refuses the key.
           propagation_ms: percentiles(propagation),
           revoke_call_ms: percentiles(revokeCall),
-          // Gateway 0 replies only after every gateway can enforce the revocation: this stays 0.
-          enforced_on_other_gateway_after_revoke_returned_ms: percentiles(afterReturn),
+          // Polls of gateway 1 sent after the revoke call had returned and still accepted: should be 0.
           accepted_by_other_gateway_after_revoke_returned: acceptedAfterReturn,
         },
       };
