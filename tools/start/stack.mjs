@@ -52,6 +52,7 @@ Environment:
   LOG_LEVEL             passed to every app
   KEYLEDGER_OPERATOR_TOKEN     operator token (min 16 chars); a random one is generated when unset
   KEYLEDGER_INSTANCES          same as --instances
+  KEYLEDGER_SECRETS_KEY        key sealing request-signing secrets; generated once into tmp/secrets-key when unset
   KEYLEDGER_NO_LOCAL_SERVICES  =1: do not use a Postgres/NATS already answering on 127.0.0.1;
                                start an embedded Postgres and a nats-server instead
   KEYLEDGER_EMBEDDED_PG_DIR    data directory of the embedded Postgres (default tmp/embedded-pg)`;
@@ -846,6 +847,25 @@ export function appInstances({ instances = 1, env = process.env, databaseUrl, na
   return list;
 }
 
+/**
+ * The key that seals request-signing secrets: KEYLEDGER_SECRETS_KEY, or one generated once and kept
+ * in tmp/secrets-key (mode 600) so signing keys keep working across restarts of a local stack.
+ * @param {string} repoRoot
+ * @param {NodeJS.ProcessEnv} env
+ */
+export function secretsKey(repoRoot, env = process.env) {
+  if (env.KEYLEDGER_SECRETS_KEY) return env.KEYLEDGER_SECRETS_KEY;
+  const file = path.join(repoRoot, 'tmp', 'secrets-key');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const key = crypto.randomBytes(32).toString('hex');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, key + '\n', { mode: 0o600 });
+    return key;
+  }
+}
+
 /** Where to reach a gateway bound to `host` from this machine. */
 export function gatewayBaseUrl(host, port) {
   const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
@@ -937,7 +957,7 @@ export class Stack {
 
     for (const instance of appInstances({
       instances: this.instances,
-      env,
+      env: { ...env, KEYLEDGER_SECRETS_KEY: secretsKey(repoRoot, env) },
       databaseUrl: postgres.url,
       natsUrl: nats.url,
       operatorToken: token,
