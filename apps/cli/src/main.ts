@@ -3,10 +3,11 @@ import { Command } from 'commander';
 import { Client } from 'pg';
 import { readConfig } from '@keyledger/config';
 import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
+import { gatewayMigrations } from '@keyledger/gateway-data-access';
 import { keysMigrations } from '@keyledger/keys-data-access';
 
 /** Every service's migrations, in the order their tables depend on each other. */
-const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations];
+const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, gatewayMigrations];
 
 /** Creates the database named in the URL when it does not exist yet. */
 async function ensureDatabase(url: string): Promise<boolean> {

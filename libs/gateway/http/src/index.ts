@@ -11,3 +11,4 @@ export * from './lib/key-cache';
 export * from './lib/request-signature';
 export * from './lib/key-usage-reporter';
 export * from './lib/schemas';
+export * from './lib/idempotency.interceptor';

@@ -4,7 +4,10 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { readConfig } from '@keyledger/config';
-import { LOGGER, PinoNestLogger, stopOnSignals } from '@keyledger/nest';
+import type { Kysely } from 'kysely';
+import { gatewayMigrations, GatewayDatabase, idempotencyRecords } from '@keyledger/gateway-data-access';
+import { DB, LOGGER, PinoNestLogger, runMigrationsOnStart, stopOnSignals } from '@keyledger/nest';
+import { StoredAnswers, storeIdempotentAnswer } from './idempotency.interceptor';
 import { newRequestId } from './envelope';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -26,6 +29,9 @@ export async function createGatewayApp(module: Type<unknown>): Promise<NestFasti
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const db = app.get<Kysely<GatewayDatabase>>(DB);
+  const answers = app.get(StoredAnswers);
+  fastify.addHook('onSend', async (request, reply, payload) => storeIdempotentAnswer(db, answers, request, reply, payload));
   fastify.addHook('onResponse', async (request, reply) => {
     logger.info(
       {
@@ -51,6 +57,13 @@ export async function bootstrapGateway(module: Type<unknown>): Promise<NestFasti
     logger.warn('KEYLEDGER_OPERATOR_TOKEN is not set: operator routes (POST /v1/orgs) will refuse every caller');
   }
   stopOnSignals(app, logger);
+  await runMigrationsOnStart(app, [gatewayMigrations]);
+  // Idempotency records are kept 24 hours; any gateway may sweep the expired ones.
+  const db = app.get<Kysely<GatewayDatabase>>(DB);
+  const sweep = setInterval(() => {
+    idempotencyRecords.deleteExpired(db).catch((error: unknown) => logger.warn({ err: error }, 'idempotency clean-up failed'));
+  }, 10 * 60_000);
+  sweep.unref();
   await app.listen(config.PORT, config.HOST);
   logger.info({ url: await app.getUrl() }, 'gateway listening');
   return app;

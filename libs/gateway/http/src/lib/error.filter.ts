@@ -5,6 +5,7 @@ import { ErrorBody, ERROR_STATUS, isErrorBody } from '@keyledger/contracts';
 import { LOGGER } from '@keyledger/nest';
 import { ApiError } from './api-error';
 import { errorEnvelope } from './envelope';
+import { IdempotentReplay } from './idempotency.interceptor';
 
 /**
  * One envelope for every failure: our ApiErrors, business errors from services, framework and
@@ -67,6 +68,7 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    if (error instanceof IdempotentReplay) return error.send(reply);
     sendError(reply, request.id, toApiError(error, this.logger, request.id));
   }
 }

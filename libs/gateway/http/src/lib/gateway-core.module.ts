@@ -5,6 +5,7 @@ import { AuthGuard } from './auth.guard';
 import { EnvelopeInterceptor } from './envelope.interceptor';
 import { ErrorEnvelopeFilter } from './error.filter';
 import { HealthController } from './health.controller';
+import { IdempotencyInterceptor, StoredAnswers } from './idempotency.interceptor';
 import { KeyCache } from './key-cache';
 import { KeyUsageReporter } from './key-usage-reporter';
 import { ServiceClients } from './service-clients';
@@ -17,8 +18,10 @@ import { ServiceClients } from './service-clients';
     ServiceClients,
     KeyCache,
     KeyUsageReporter,
+    StoredAnswers,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
     { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
   ],
   exports: [ServiceClients, KeyCache],

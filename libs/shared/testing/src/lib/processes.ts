@@ -31,6 +31,8 @@ export async function waitFor<T>(
       const result = await probe();
       if (result) return result;
     } catch (error) {
+      // Some failures are final (a process died): no point waiting out the clock.
+      if ((error as { final?: boolean })?.final) throw error;
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, TestDatabase } from './test-database';
 import { freePort, ManagedProcess, natsServerBinary, REPO_ROOT, waitFor } from './processes';
+
+export class StackStartError extends Error {
+  readonly final = true;
+}
 
 export const BACKEND_APPS = ['key-registry', 'rate-limiter', 'budget-ledger', 'audit-attestation'] as const;
 export type BackendApp = (typeof BACKEND_APPS)[number];
@@ -82,10 +86,23 @@ export class Stack {
   async waitUntilReady(index = 0, timeoutMs = 30_000): Promise<void> {
     await waitFor(
       `gateway ${index} ready`,
-      async () => (await fetch(`${this.gatewayUrl(index)}/readyz`)).status === 200,
+      async () => {
+        this.failIfAnyExited();
+        return (await fetch(`${this.gatewayUrl(index)}/readyz`)).status === 200;
+      },
       timeoutMs,
       200,
     );
+  }
+
+  /** A process that died while starting is a failure to report now, with its last log lines. */
+  private failIfAnyExited(): void {
+    for (const p of this.processes.values()) {
+      if (!p.running) {
+        const tail = readFileSync(p.logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
+        throw new StackStartError(`${p.name} exited while the stack was starting:\n${tail}`);
+      }
+    }
   }
 
   async stop(): Promise<void> {
