@@ -168,6 +168,17 @@ describe('walking skeleton (five apps as processes, real Postgres and NATS)', ()
     const whoami = await http(gateway, 'GET', '/v1/whoami', { headers: { 'x-api-key': key } });
     expect(whoami.status).toBe(200);
 
+    // Operators see it: /readyz names the service that is down, /metrics carries breaker states.
+    const ready = await http(gateway, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.details.checks['key-registry']).toEqual({ ok: false, breaker: expect.stringMatching(/^(open|closed|half_open)$/) });
+    expect(ready.body.error.details.checks['budget-ledger']).toEqual({ ok: true, breaker: 'closed' });
+    const metrics = await fetch(`${gateway}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/keyledger_breaker_state\{service="key-registry"\} (0|0\.5|1)\n/);
+    expect(metrics).toMatch(/keyledger_breaker_state\{service="budget-ledger"\} 0\n/);
+    expect(metrics).toMatch(/keyledger_http_requests_total\{route="\/v1\/whoami",method="GET",status="200"\} \d+/);
+    expect(metrics).toMatch(/keyledger_http_requests_total\{route="\/v1\/orgs",method="POST",status="503"\} [2-9]/);
+
     await stack.restart('key-registry');
     let recovered = 0;
     const deadline = Date.now() + 20_000;

@@ -12,3 +12,4 @@ export * from './lib/request-signature';
 export * from './lib/key-usage-reporter';
 export * from './lib/schemas';
 export * from './lib/idempotency.interceptor';
+export * from './lib/metrics';

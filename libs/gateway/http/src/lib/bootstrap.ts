@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { gatewayMigrations, GatewayDatabase, idempotencyRecords } from '@keyledger/gateway-data-access';
 import { DB, LOGGER, PinoNestLogger, runMigrationsOnStart, stopOnSignals } from '@keyledger/nest';
 import { StoredAnswers, storeIdempotentAnswer } from './idempotency.interceptor';
+import { GatewayMetrics } from './metrics';
 import { newRequestId } from './envelope';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -32,7 +33,9 @@ export async function createGatewayApp(module: Type<unknown>): Promise<NestFasti
   const db = app.get<Kysely<GatewayDatabase>>(DB);
   const answers = app.get(StoredAnswers);
   fastify.addHook('onSend', async (request, reply, payload) => storeIdempotentAnswer(db, answers, request, reply, payload));
+  const metrics = app.get(GatewayMetrics);
   fastify.addHook('onResponse', async (request, reply) => {
+    metrics.observe(request.routeOptions?.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
     logger.info(
       {
         request_id: request.id,

@@ -8,17 +8,19 @@ import { HealthController } from './health.controller';
 import { IdempotencyInterceptor, StoredAnswers } from './idempotency.interceptor';
 import { KeyCache } from './key-cache';
 import { KeyUsageReporter } from './key-usage-reporter';
+import { GatewayMetrics, MetricsController } from './metrics';
 import { ServiceClients } from './service-clients';
 
 /** What every gateway route relies on: auth, the envelope, the error filter, service clients. */
 @Module({
   imports: [InfrastructureModule.forRoot({ service: 'gateway' })],
-  controllers: [HealthController],
+  controllers: [HealthController, MetricsController],
   providers: [
     ServiceClients,
     KeyCache,
     KeyUsageReporter,
     StoredAnswers,
+    GatewayMetrics,
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
