@@ -64,3 +64,49 @@ describe('automatic resume of paused agents (real Postgres and NATS)', () => {
     expect(row.status).toBe('paused');
   });
 });
+
+describe('a retried command whose answer was lost (real Postgres and NATS)', () => {
+  let database: TestDatabase;
+  let db: Kysely<any>;
+  let nats: NatsConnection;
+  let agents: AgentsService;
+  let keys: KeyRegistryService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('retried_command');
+    db = createDb(database.url);
+    await migrateToLatest(db, [eventStoreMigrations, keysMigrations]);
+    nats = await connect({ servers: testNatsUrl() });
+    const runner = new CommandRunner(db, new EventStore(db), nats, pino({ level: 'silent' }), projectKeyEvents);
+    agents = new AgentsService(runner);
+    keys = new KeyRegistryService(runner);
+  });
+
+  afterAll(async () => {
+    await nats?.close();
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  it('is not carried out twice: the same Idempotency-Key in the same org is refused with CONFLICT', async () => {
+    const { org, api_key } = await keys.createOrg({ name: 'Retry Inc', environment: 'test' }, meta);
+    const caller = { org_id: org.id, key_id: api_key.id, environment: 'test' as const, scopes: ['*' as const], agent_id: null };
+    const retried = { ...meta, idempotency_key: 'create-agent-once' };
+    await agents.createAgent({ caller, name: 'once' }, retried);
+    await expect(agents.createAgent({ caller, name: 'once' }, { ...retried, request_id: 'req_retry' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(keys.createKey({ caller, name: 'once' }, { ...meta, idempotency_key: 'create-key-once' })).resolves.toMatchObject({ name: 'once' });
+    await expect(keys.createKey({ caller, name: 'once' }, { ...meta, idempotency_key: 'create-key-once' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    const counts = await db
+      .selectFrom('events')
+      .select(['type', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('org_id', '=', org.id)
+      .groupBy('type')
+      .execute();
+    expect(Object.fromEntries(counts.map((c) => [c.type, Number(c.n)]))).toEqual({ OrgCreated: 1, KeyCreated: 2, AgentCreated: 1 });
+
+    // Another org may use the same key for its own request.
+    const other = await keys.createOrg({ name: 'Other Inc', environment: 'test' }, meta);
+    const otherCaller = { ...caller, org_id: other.org.id, key_id: other.api_key.id };
+    await expect(agents.createAgent({ caller: otherCaller, name: 'theirs' }, retried)).resolves.toMatchObject({ name: 'theirs' });
+  });
+});

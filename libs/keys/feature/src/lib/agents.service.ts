@@ -28,7 +28,10 @@ export class AgentsService {
 
   createAgent(request: CreateAgentRequest, meta: CommandMeta, now = new Date()): Promise<AgentView> {
     requireUnboundCaller(request.caller);
-    return this.runner.run((uow) => this.createAgentIn(uow, request.caller, request.name, request.metadata ?? {}, meta, now));
+    return this.runner.run((uow) => this.createAgentIn(uow, request.caller, request.name, request.metadata ?? {}, meta, now), {
+      meta,
+      orgId: request.caller.org_id,
+    });
   }
 
   /** Creates an agent inside a running command (also used by device approval). */

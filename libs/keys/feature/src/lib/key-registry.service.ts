@@ -78,7 +78,7 @@ export class KeyRegistryService {
       });
       const org = await (uow.trx as Transaction<ReadModels>).selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirstOrThrow();
       return { org: orgView(org), api_key: key };
-    });
+    }, { meta, orgId: null });
   }
 
   /** Self-serve: an unclaimed key in a fresh sandbox org, for a caller without any credential. */
@@ -96,7 +96,7 @@ export class KeyRegistryService {
         signing: false,
         claimed: false,
       });
-    });
+    }, { meta, orgId: null });
   }
 
   createKey(request: CreateKeyRequest, meta: CommandMeta, now = new Date()): Promise<CreatedApiKeyView> {
@@ -131,7 +131,7 @@ export class KeyRegistryService {
         claimed: true,
         custom: request.key,
       });
-    });
+    }, { meta, orgId: caller.org_id });
   }
 
   /** Moves an unclaimed key, and everything of its sandbox org, into the caller's org. */
@@ -219,7 +219,7 @@ export class KeyRegistryService {
         newKeyId,
       );
       return { api_key: created, previous: await this.keyView(uow.trx, old.id, now) };
-    });
+    }, { meta, orgId: request.caller.org_id });
   }
 
   /** The key a completed device authorization issues: bound to the approved agent, with the approved scopes. */

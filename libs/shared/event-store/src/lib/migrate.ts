@@ -1,5 +1,6 @@
 import { Kysely, Migration, MigrationProvider, MigrationResultSet, Migrator } from 'kysely';
 import * as events from './migrations/2026_11_22_0001_events';
+import * as idempotencyIndex from './migrations/2026_11_22_0002_idempotency_index';
 
 /**
  * A named set of migrations owned by one part of the system, each set with its own history table,
@@ -13,7 +14,7 @@ export interface MigrationSet {
 
 export const eventStoreMigrations: MigrationSet = {
   name: 'event_store',
-  migrations: { '2026_11_22_0001_events': events },
+  migrations: { '2026_11_22_0001_events': events, '2026_11_22_0002_idempotency_index': idempotencyIndex },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { CommandMeta } from '@keyledger/contracts';
 import { EventMetadata, EventRow, EventStore, NewEvent, WrongExpectedVersionError, publishCommitted } from '@keyledger/event-store';
-import { Decider, replayState } from '@keyledger/domain';
+import { Decider, DomainError, replayState } from '@keyledger/domain';
 import { DB, INLINE_PROJECTION, LOGGER, NATS_CONNECTION } from './tokens';
 
 /** A service's inline projection: applies its new events to its read-model tables, in the append's trx. */
@@ -37,6 +37,20 @@ export interface UnitOfWork {
 
 const MAX_ATTEMPTS = 5;
 
+async function refuseRepeat(trx: Transaction<any>, meta: CommandMeta, orgId: string | null): Promise<void> {
+  const key = meta.idempotency_key;
+  // Keys are scoped to the organization, or to the client IP for callers without one.
+  const scope = orgId !== null ? sql`org_id = ${orgId}` : sql`metadata->>'ip' = ${meta.ip ?? ''}`;
+  // Within the gateway's 24-hour retention: after that the key may be used afresh.
+  const found = await sql`select 1 from events
+    where metadata->>'idempotency_key' = ${key} and ${scope} and recorded_at > now() - interval '24 hours' limit 1`.execute(trx);
+  if (found.rows.length > 0) {
+    throw new DomainError('CONFLICT', 'a request with this Idempotency-Key was already carried out; its answer was lost, so look the result up instead', {
+      idempotency_key: key,
+    });
+  }
+}
+
 /**
  * Runs a service's commands: one transaction per command holding every append and its inline
  * projection; a lost optimistic-concurrency race retries the whole command against fresh state.
@@ -52,11 +66,18 @@ export class CommandRunner {
     @Inject(INLINE_PROJECTION) private readonly project: InlineProjection,
   ) {}
 
-  async run<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+  /**
+   * With `once`, a command carrying an Idempotency-Key that already produced events (a retry after
+   * the gateway lost the answer) is refused with CONFLICT instead of being carried out again.
+   */
+  async run<T>(work: (uow: UnitOfWork) => Promise<T>, once?: { meta: CommandMeta; orgId: string | null }): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const appended: EventRow[] = [];
       try {
-        const result = await this.db.transaction().execute((trx) => work(this.unitOfWork(trx, appended)));
+        const result = await this.db.transaction().execute(async (trx) => {
+          if (once?.meta.idempotency_key) await refuseRepeat(trx, once.meta, once.orgId);
+          return work(this.unitOfWork(trx, appended));
+        });
         await publishCommitted(this.nats, appended).catch((error: unknown) =>
           this.logger.warn({ err: error }, 'fast publish failed; the outbox relay will deliver'),
         );
