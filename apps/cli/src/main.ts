@@ -5,6 +5,7 @@ import { readConfig } from '@keyledger/config';
 import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
 import { gatewayMigrations } from '@keyledger/gateway-data-access';
 import { keysMigrations } from '@keyledger/keys-data-access';
+import { describeError, registerApiCommands } from './commands/api';
 
 /** Every service's migrations, in the order their tables depend on each other. */
 const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, gatewayMigrations];
@@ -45,7 +46,9 @@ program
     }
   });
 
+registerApiCommands(program);
+
 program.parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`keyledger: ${(error as Error).message ?? error}\n`);
+  process.stderr.write(`keyledger: ${describeError(error)}\n`);
   process.exit(1);
 });
