@@ -1,3 +1,5 @@
+import { checkAgainstSpec } from './openapi-validator';
+
 /** A tiny HTTP client for black-box tests: what a client sees, status, headers and JSON body. */
 export interface HttpResult<T = any> {
   status: number;
@@ -28,5 +30,8 @@ export async function http<T = any>(
   } catch {
     /* not JSON: keep the text so the assertion shows it */
   }
+  // Every answer must match the OpenAPI document the gateway publishes.
+  const mismatch = await checkAgainstSpec(`${baseUrl}${path}`, method, response.status, response.headers.get('content-type'), parsed);
+  if (mismatch !== null) throw new Error(`response does not match the OpenAPI document: ${mismatch}`);
   return { status: response.status, headers: response.headers, body: parsed as T, ms };
 }

@@ -20,10 +20,10 @@ import { DB } from '@keyledger/nest';
 import { agentView, findAgent, listAgents, ReadModels, toPage } from '@keyledger/read-models';
 
 const Metadata = z.record(z.string().max(100), z.unknown()).refine((m) => JSON.stringify(m).length <= 16_384, 'must be at most 16 KiB of JSON');
-const CreateAgentBody = z.strictObject({ name: z.string().trim().min(1).max(200), metadata: Metadata.optional() });
-const UpdateAgentBody = z.strictObject({ name: z.string().trim().min(1).max(200).optional(), metadata: Metadata.optional() });
-const PauseBody = z.strictObject({ duration: z.enum(['15m', '30m', '1h', '4h', 'indefinite']) });
-const ListQuery = z.strictObject(Schemas.listQuery);
+export const CreateAgentBody = z.strictObject({ name: z.string().trim().min(1).max(200), metadata: Metadata.optional() });
+export const UpdateAgentBody = z.strictObject({ name: z.string().trim().min(1).max(200).optional(), metadata: Metadata.optional() });
+export const PauseAgentBody = z.strictObject({ duration: z.enum(['15m', '30m', '1h', '4h', 'indefinite']) });
+export const ListAgentsQuery = z.strictObject(Schemas.listQuery);
 const AgentId = new IdPipe('agt');
 
 @Controller('v1/agents')
@@ -46,7 +46,7 @@ export class AgentsController {
 
   @Get()
   @Auth.key('agents:read')
-  async list(@Query(new ZodPipe(ListQuery)) query: z.infer<typeof ListQuery>, @CurrentKey() principal: KeyPrincipal) {
+  async list(@Query(new ZodPipe(ListAgentsQuery)) query: z.infer<typeof ListAgentsQuery>, @CurrentKey() principal: KeyPrincipal) {
     const now = new Date();
     const rows = await listAgents(this.db, visibilityOf(principal), pageCursor(query.cursor), query.limit);
     return toPage(rows, query.limit, (row) => agentView(row, now));
@@ -76,7 +76,7 @@ export class AgentsController {
   @Auth.key('agents:write')
   pause(
     @Param('id', AgentId) id: string,
-    @Body(new ZodPipe(PauseBody)) body: z.infer<typeof PauseBody>,
+    @Body(new ZodPipe(PauseAgentBody)) body: z.infer<typeof PauseAgentBody>,
     @CurrentKey() principal: KeyPrincipal,
     @RequestMeta() meta: CommandMeta,
   ): Promise<AgentView> {

@@ -22,7 +22,7 @@ import {
 import { DB } from '@keyledger/nest';
 import { apiKeyView, findKey, listKeys, ReadModels, toPage } from '@keyledger/read-models';
 
-const CreateKeyBody = z.strictObject({
+export const CreateKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(200).nullable().optional(),
   environment: Schemas.environment.optional(),
   scopes: Schemas.scopes.optional(),
@@ -31,14 +31,14 @@ const CreateKeyBody = z.strictObject({
   signing: z.boolean().optional(),
   key: z.string().optional(),
 });
-const LinkKeyBody = z.strictObject({ key: z.string().min(1).max(256) });
-const UpdateKeyBody = z.strictObject({
+export const LinkKeyBody = z.strictObject({ key: z.string().min(1).max(256) });
+export const UpdateKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(200).nullable().optional(),
   scopes: Schemas.scopes.optional(),
   expires_at: Schemas.isoTime.nullable().optional(),
 });
-const RollKeyBody = z.strictObject({ grace_period_seconds: z.number().int().min(0).max(604_800).default(86_400) });
-const ListKeysQuery = z.strictObject({
+export const RollKeyBody = z.strictObject({ grace_period_seconds: z.number().int().min(0).max(604_800).default(86_400) });
+export const ListKeysQuery = z.strictObject({
   ...Schemas.listQuery,
   status: z.enum(['active', 'expired', 'revoked']).optional(),
   agent_id: Schemas.id('agt').optional(),

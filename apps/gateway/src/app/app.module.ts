@@ -3,11 +3,12 @@ import { GatewayCoreModule } from '@keyledger/gateway-http';
 import { AgentsController } from './agents.controller';
 import { ApiKeysController } from './api-keys.controller';
 import { DeviceController } from './device.controller';
+import { DocsController } from './docs.controller';
 import { OrgsController } from './orgs.controller';
 import { WhoamiController } from './whoami.controller';
 
 @Module({
   imports: [GatewayCoreModule],
-  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController],
+  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController, DocsController],
 })
 export class AppModule {}

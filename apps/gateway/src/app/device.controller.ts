@@ -5,10 +5,10 @@ import { readConfig } from '@keyledger/config';
 import { CommandMeta, DeviceAuthorizationView, RedeemDeviceReply, Subjects } from '@keyledger/contracts';
 import { Auth, callerOf, CurrentKey, KeyPrincipal, RequestMeta, Schemas, ServiceClients, ZodPipe } from '@keyledger/gateway-http';
 
-const RequestBody = z.strictObject({ agent_name: z.string().trim().min(1).max(200), scopes: Schemas.scopes.optional() });
-const DecideBody = z.strictObject({ user_code: z.string().min(1).max(32), agent_id: Schemas.id('agt').optional() });
-const DenyBody = z.strictObject({ user_code: z.string().min(1).max(32) });
-const TokenBody = z.strictObject({ device_code: z.string().min(1).max(256) });
+export const DeviceRequestBody = z.strictObject({ agent_name: z.string().trim().min(1).max(200), scopes: Schemas.scopes.optional() });
+export const DeviceApproveBody = z.strictObject({ user_code: z.string().min(1).max(32), agent_id: Schemas.id('agt').optional() });
+export const DeviceDenyBody = z.strictObject({ user_code: z.string().min(1).max(32) });
+export const DeviceTokenBody = z.strictObject({ device_code: z.string().min(1).max(256) });
 
 /** RFC 8628 device authorization with JSON bodies. */
 @Controller('v1/auth/device')
@@ -21,7 +21,7 @@ export class DeviceController {
   @HttpCode(200)
   @Auth.none()
   request(
-    @Body(new ZodPipe(RequestBody)) body: z.infer<typeof RequestBody>,
+    @Body(new ZodPipe(DeviceRequestBody)) body: z.infer<typeof DeviceRequestBody>,
     @Req() request: FastifyRequest,
     @RequestMeta() meta: CommandMeta,
   ): Promise<DeviceAuthorizationView> {
@@ -32,21 +32,21 @@ export class DeviceController {
   @Post('approve')
   @HttpCode(200)
   @Auth.key('agents:write')
-  approve(@Body(new ZodPipe(DecideBody)) body: z.infer<typeof DecideBody>, @CurrentKey() principal: KeyPrincipal, @RequestMeta() meta: CommandMeta) {
+  approve(@Body(new ZodPipe(DeviceApproveBody)) body: z.infer<typeof DeviceApproveBody>, @CurrentKey() principal: KeyPrincipal, @RequestMeta() meta: CommandMeta) {
     return this.services.keyRegistry.send(Subjects.keys.approveDevice, { ...body, caller: callerOf(principal) }, meta);
   }
 
   @Post('deny')
   @HttpCode(200)
   @Auth.key('agents:write')
-  deny(@Body(new ZodPipe(DenyBody)) body: z.infer<typeof DenyBody>, @CurrentKey() principal: KeyPrincipal, @RequestMeta() meta: CommandMeta) {
+  deny(@Body(new ZodPipe(DeviceDenyBody)) body: z.infer<typeof DeviceDenyBody>, @CurrentKey() principal: KeyPrincipal, @RequestMeta() meta: CommandMeta) {
     return this.services.keyRegistry.send(Subjects.keys.denyDevice, { ...body, caller: callerOf(principal) }, meta);
   }
 
   @Post('token')
   @HttpCode(200)
   @Auth.none()
-  token(@Body(new ZodPipe(TokenBody)) body: z.infer<typeof TokenBody>, @RequestMeta() meta: CommandMeta): Promise<RedeemDeviceReply> {
+  token(@Body(new ZodPipe(DeviceTokenBody)) body: z.infer<typeof DeviceTokenBody>, @RequestMeta() meta: CommandMeta): Promise<RedeemDeviceReply> {
     return this.services.keyRegistry.send(Subjects.keys.redeemDevice, body, meta);
   }
 }

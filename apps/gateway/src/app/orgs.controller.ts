@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { CommandMeta, CreateOrgReply, ENVIRONMENTS, PLANS, Subjects } from '@keyledger/contracts';
 import { Auth, RequestMeta, ServiceClients, ZodPipe } from '@keyledger/gateway-http';
 
-const CreateOrgBody = z.strictObject({
+export const CreateOrgBody = z.strictObject({
   name: z.string().trim().min(1, 'must not be blank').max(200),
   plan: z.enum(PLANS).optional(),
 });
-const CreateOrgQuery = z.object({ environment: z.enum(ENVIRONMENTS).default('test') });
+export const CreateOrgQuery = z.object({ environment: z.enum(ENVIRONMENTS).default('test') });
 
 @Controller('v1/orgs')
 export class OrgsController {

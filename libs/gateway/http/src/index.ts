@@ -13,3 +13,5 @@ export * from './lib/key-usage-reporter';
 export * from './lib/schemas';
 export * from './lib/idempotency.interceptor';
 export * from './lib/metrics';
+export * from './lib/openapi/document';
+export * from './lib/openapi/resources';

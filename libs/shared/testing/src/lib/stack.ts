@@ -83,7 +83,7 @@ export class Stack {
   }
 
   /** Waits until the gateway says every dependency is ready. */
-  async waitUntilReady(index = 0, timeoutMs = 30_000): Promise<void> {
+  async waitUntilReady(index = 0, timeoutMs = 90_000): Promise<void> {
     await waitFor(
       `gateway ${index} ready`,
       async () => {
