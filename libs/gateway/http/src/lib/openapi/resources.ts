@@ -77,3 +77,83 @@ export const ErrorEnvelopeSchema = z.object({
   }),
   request_id: z.string().regex(/^req_/),
 });
+
+// Wallets, budgets and spends (budget-ledger).
+const money = z.number().int();
+const limitingFactor = z.enum(['fixed_limit', 'budget_percent', 'max_position_value', 'per_transaction', 'daily', 'weekly', 'monthly', 'all_time', 'wallet', 'no_budget']);
+export const BalanceSchema = z.object({ currency: z.string(), available: money, held: money });
+export const WalletSchema = z.object({ balances: z.array(BalanceSchema) });
+export const DepositReplySchema = z.object({ balance: BalanceSchema });
+export const BudgetSchema = z.object({
+  agent_id: z.string(),
+  currency: z.string().nullable(),
+  remaining: money,
+  limiting_factor: limitingFactor.nullable(),
+  components: z.record(z.string(), z.object({ limit: money, used: money, remaining: money })),
+  spent: money,
+  held: money,
+  wallet_available: money,
+  policy: z
+    .object({
+      agent_id: z.string(),
+      currency: z.string(),
+      fixed_limit: money.nullable(),
+      budget_percent: z.number().nullable(),
+      max_position_value: money.nullable(),
+      limits: z.array(z.object({ interval: z.string(), amount: money })),
+      require_attestation: z.boolean(),
+      updated_at: isoTime,
+    })
+    .nullable(),
+});
+export const SpendSchema = z.object({
+  id: z.string(),
+  agent_id: z.string(),
+  amount: money,
+  captured_amount: money,
+  currency: z.string(),
+  status: z.enum(['authorized', 'captured', 'released', 'refunded', 'expired']),
+  merchant: z.string().nullable(),
+  description: z.string().nullable(),
+  attestation_id: z.string().nullable(),
+  created_at: isoTime,
+  expires_at: isoTime.nullable(),
+});
+
+// Attestations and audit (audit-attestation).
+export const AttestationSchema = z.object({
+  id: z.string(),
+  agent_id: z.string(),
+  spend_id: z.string().nullable(),
+  statement: z.record(z.string(), z.unknown()),
+  mismatches: z.array(z.object({ field: z.string(), claimed: z.unknown(), actual: z.unknown() })),
+  hash: z.string().nullable(),
+  position: z.number().int(),
+  created_at: isoTime,
+});
+export const AuditEventSchema = z.object({
+  position: z.number().int(),
+  stream: z.string(),
+  stream_version: z.number().int(),
+  type: z.string(),
+  data: z.unknown(),
+  metadata: z.unknown(),
+  recorded_at: isoTime,
+  hash: z.string().nullable(),
+  prev_hash: z.string().nullable(),
+});
+export const AuditCheckpointSchema = z.object({ position: z.number().int(), root: z.string(), signature: z.string(), public_key: z.string(), signed_at: isoTime });
+export const AuditVerifySchema = z.union([
+  z.object({
+    ok: z.literal(true),
+    events_verified: z.number().int(),
+    head: z.object({ position: z.number().int(), hash: z.string() }).nullable(),
+    checkpoint: AuditCheckpointSchema.nullable(),
+  }),
+  z.object({
+    ok: z.literal(false),
+    first_bad_position: z.number().int(),
+    reason: z.enum(['altered', 'removed', 'inserted', 'reordered', 'bad_signature']),
+  }),
+]);
+export const AuditPublicKeySchema = z.object({ algorithm: z.literal('Ed25519'), public_key: z.string(), public_key_pem: z.string() });
