@@ -48,13 +48,15 @@ export class EventStore {
   ): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError('append needs at least one event');
     if (options.trx) return this.appendIn(options.trx, stream, expectedVersion, events, metadata, options.orgId ?? null);
+    // With an expected version the append is one atomic statement: no transaction round trips.
+    if (expectedVersion !== 'any') return this.appendIn(this.db, stream, expectedVersion, events, metadata, options.orgId ?? null);
     return this.db.transaction().execute((trx) =>
       this.appendIn(trx, stream, expectedVersion, events, metadata, options.orgId ?? null),
     );
   }
 
   /** Current version of a stream (0 when it has no events). */
-  async streamVersion(stream: string, trx?: Transaction<any>): Promise<number> {
+  async streamVersion(stream: string, trx?: Transaction<any> | Kysely<EventStoreDatabase>): Promise<number> {
     const db = (trx ?? this.db) as Kysely<EventStoreDatabase>;
     const row = await db
       .selectFrom('events')
@@ -71,7 +73,7 @@ export class EventStore {
   }
 
   private async appendIn(
-    trx: Transaction<any>,
+    trx: Transaction<any> | Kysely<EventStoreDatabase>,
     stream: string,
     expectedVersion: ExpectedVersion,
     events: readonly NewEvent[],
@@ -79,28 +81,37 @@ export class EventStore {
     orgId: string | null,
   ): Promise<AppendResult> {
     const db = trx as Transaction<EventStoreDatabase>;
-    // 'any' has no version to race on, so appenders to the stream take turns instead.
-    if (expectedVersion === 'any') await sql`select pg_advisory_xact_lock(hashtextextended(${stream}, 0))`.execute(db);
-    const current = await this.streamVersion(stream, trx);
-    if (expectedVersion !== 'any' && current !== expectedVersion) {
-      throw new WrongExpectedVersionError(stream, expectedVersion, current);
+    let expected: number;
+    if (expectedVersion === 'any') {
+      // 'any' has no version to race on, so appenders to the stream take turns instead.
+      await sql`select pg_advisory_xact_lock(hashtextextended(${stream}, 0))`.execute(db);
+      expected = await this.streamVersion(stream, trx);
+    } else {
+      expected = expectedVersion;
     }
-    const rows = events.map((event, i) => ({
-      stream,
-      stream_version: current + 1 + i,
-      type: event.type,
-      schema_version: event.schemaVersion ?? 1,
-      data: JSON.stringify(event.data),
-      metadata: JSON.stringify(metadata),
-      org_id: orgId,
-    }));
+    // One statement checks the version and inserts: the rows go in only if the stream is at
+    // `expected`, and the unique (stream, stream_version) settles concurrent appenders.
+    const values = sql.join(
+      events.map(
+        (event, i) =>
+          sql`(${i + 1}::int, ${event.type}::text, ${event.schemaVersion ?? 1}::smallint, ${JSON.stringify(event.data)}::jsonb, ${JSON.stringify(metadata)}::jsonb)`,
+      ),
+    );
     try {
-      const inserted = await db.insertInto('events').values(rows).returningAll().execute();
-      return { nextExpectedVersion: current + events.length, events: inserted };
+      const inserted = await sql<EventRow>`
+        insert into events (stream, stream_version, type, schema_version, data, metadata, org_id)
+        select ${stream}, ${expected}::int + v.ord, v.type, v.schema_version, v.data, v.metadata, ${orgId}::text
+        from (values ${values}) as v(ord, type, schema_version, data, metadata)
+        where coalesce((select max(stream_version) from events where stream = ${stream}), 0) = ${expected}::int
+        returning *`.execute(db);
+      if (inserted.rows.length === 0) {
+        throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream, trx));
+      }
+      const rows = [...inserted.rows].sort((x, y) => x.stream_version - y.stream_version);
+      return { nextExpectedVersion: expected + events.length, events: rows };
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION &&
-          (error as { constraint?: string }).constraint === 'events_stream_version_unique') {
-        throw new WrongExpectedVersionError(stream, expectedVersion === 'any' ? current : expectedVersion, null);
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'events_stream_version_unique') {
+        throw new WrongExpectedVersionError(stream, expected, null);
       }
       throw error;
     }
