@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { readConfig } from '@keyledger/config';
 import { CommandMeta, DeviceAuthorizationView, RedeemDeviceReply, Subjects } from '@keyledger/contracts';
-import { Auth, callerOf, CurrentKey, KeyPrincipal, RequestMeta, Schemas, ServiceClients, ZodPipe } from '@keyledger/gateway-http';
+import { Auth, callerOf, CurrentKey, KeyPrincipal, RateLimited, RequestMeta, Schemas, ServiceClients, ZodPipe } from '@keyledger/gateway-http';
 
 const RequestBody = z.strictObject({ agent_name: z.string().trim().min(1).max(200), scopes: Schemas.scopes.optional() });
 const DecideBody = z.strictObject({ user_code: z.string().min(1).max(32), agent_id: Schemas.id('agt').optional() });
@@ -20,6 +20,7 @@ export class DeviceController {
   @Post()
   @HttpCode(200)
   @Auth.none()
+  @RateLimited({ perClientIp: true })
   request(
     @Body(new ZodPipe(RequestBody)) body: z.infer<typeof RequestBody>,
     @Req() request: FastifyRequest,
@@ -46,6 +47,7 @@ export class DeviceController {
   @Post('token')
   @HttpCode(200)
   @Auth.none()
+  @RateLimited({ perClientIp: true, keyCreation: true })
   token(@Body(new ZodPipe(TokenBody)) body: z.infer<typeof TokenBody>, @RequestMeta() meta: CommandMeta): Promise<RedeemDeviceReply> {
     return this.services.keyRegistry.send(Subjects.keys.redeemDevice, body, meta);
   }

@@ -11,3 +11,5 @@ export * from './lib/key-cache';
 export * from './lib/request-signature';
 export * from './lib/key-usage-reporter';
 export * from './lib/schemas';
+export * from './lib/rate-limiter-client';
+export * from './lib/rate-limit.guard';

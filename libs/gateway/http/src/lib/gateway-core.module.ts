@@ -7,6 +7,8 @@ import { ErrorEnvelopeFilter } from './error.filter';
 import { HealthController } from './health.controller';
 import { KeyCache } from './key-cache';
 import { KeyUsageReporter } from './key-usage-reporter';
+import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimiterClient } from './rate-limiter-client';
 import { ServiceClients } from './service-clients';
 
 /** What every gateway route relies on: auth, the envelope, the error filter, service clients. */
@@ -17,7 +19,10 @@ import { ServiceClients } from './service-clients';
     ServiceClients,
     KeyCache,
     KeyUsageReporter,
+    RateLimiterClient,
+    RateLimitGuard,
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useExisting: RateLimitGuard }, // after AuthGuard: it needs the org
     { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
     { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
   ],
