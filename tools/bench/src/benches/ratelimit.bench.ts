@@ -7,17 +7,16 @@ import { Bench, BenchContext, measure, PhaseResult, positiveInt, round } from '.
 
 /** Limits no load here reaches: every check is a full decision that admits. */
 const UNREACHABLE: RateLimits = {
-  read: { per_minute: 100_000_000, burst: 10_000_000 },
-  write: { per_minute: 100_000_000, burst: 10_000_000 },
-  key_create: { per_minute: 100_000_000, burst: 10_000_000 },
+  read: { per_minute: 10_000_000, burst: 10_000_000 },
+  write: { per_minute: 10_000_000, burst: 10_000_000 },
+  key_create: { per_minute: 10_000_000, burst: 10_000_000 },
   per_hour: 1_000_000_000,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Open-loop load: `rate` requests a second for `seconds`, each timed on its own (no coordinated omission). */
-async function paced(rate: number, seconds: number, operation: () => Promise<unknown>): Promise<PhaseResult> {
-  const latencies: number[] = [];
+async function paced(rate: number, seconds: number, operation: () => Promise<unknown>, latencies: number[] = []): Promise<number[]> {
   const inFlight: Promise<void>[] = [];
   const started = process.hrtime.bigint();
   const total = Math.round(rate * seconds);
@@ -35,35 +34,32 @@ async function paced(rate: number, seconds: number, operation: () => Promise<unk
     );
   }
   await Promise.all(inFlight);
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  latencies.sort((a, b) => a - b);
-  const pct = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? 0, 3);
   if (errors > 0) throw new Error(`${errors} requests failed during a paced phase`);
-  return {
-    operations: latencies.length,
-    units: latencies.length,
-    seconds: round(elapsed, 3),
-    operationsPerSecond: round(latencies.length / elapsed, 1),
-    unitsPerSecond: round(latencies.length / elapsed, 1),
-    latencyMs: { p50: pct(0.5), p95: pct(0.95), p99: pct(0.99), max: round(latencies[latencies.length - 1] ?? 0, 3) },
-  };
+  return latencies;
+}
+
+function summary(latencies: number[]): PhaseResult['latencyMs'] & { requests: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const pct = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0, 3);
+  return { requests: sorted.length, p50: pct(0.5), p95: pct(0.95), p99: pct(0.99), max: round(sorted[sorted.length - 1] ?? 0, 3) };
 }
 
 /**
  * (a) rate-limiter decisions/s: checks sent straight to the partition subjects over NATS, many
  * orgs, from concurrent workers; plus the pure decision function in-process for reference.
  * (b) GET /v1/whoami on one gateway: saturation with the limiter, then a paced load at
- * --load-percent (50) of it with the limiter, then the same paced load with the rate limiter
- * stopped and reads failing open (the gateway skips the check), in the same run.
+ * --load-percent (50) of it, in --rounds alternating slices with the limiter and with the rate
+ * limiter stopped (reads fail open: the gateway skips the check), so both see the same machine.
  */
 export const rateLimitBench: Bench = {
   name: 'ratelimit',
   description: 'rate-limiter decisions/s, and the p99 the check adds to GET /v1/whoami at 50% of saturation (needs `dist/`: build the apps first)',
-  options: { workers: { type: 'string' }, orgs: { type: 'string' }, 'load-percent': { type: 'string' } },
+  options: { workers: { type: 'string' }, orgs: { type: 'string' }, 'load-percent': { type: 'string' }, rounds: { type: 'string' } },
   async run(context: BenchContext) {
     const workers = positiveInt(context.flags, 'workers', 32);
     const orgs = positiveInt(context.flags, 'orgs', 1000);
     const loadPercent = positiveInt(context.flags, 'load-percent', 50);
+    const rounds = positiveInt(context.flags, 'rounds', 3);
     const phase = { workers, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds };
 
     // Pure decisions, no I/O: what one core can decide.
@@ -74,7 +70,7 @@ export const rateLimitBench: Bench = {
     const pureSeconds = Number(process.hrtime.bigint() - pureStart) / 1e9;
 
     context.log('starting a stack (one gateway, one rate-limiter)');
-    const stack = await Stack.start({ label: 'bench-ratelimit', env: { LOG_LEVEL: 'warn', KEYLEDGER_RATE_LIMIT_FAIL_MODE: 'read=open' } });
+    const stack = await Stack.start({ label: 'bench-ratelimit', env: { LOG_LEVEL: 'warn', KEYLEDGER_RATE_LIMIT_FAIL_MODE: 'read=open', KEYLEDGER_BREAKER_RESET_MS: '500' } });
     try {
       const nats = await connect({ servers: stack.natsUrl });
       const codec = JSONCodec<RateLimitCheckRequest>();
@@ -94,7 +90,8 @@ export const rateLimitBench: Bench = {
       const orgId: string = created.data.org.id;
       const key: string = created.data.api_key.key;
       const overrides = { read: UNREACHABLE.read, write: UNREACHABLE.write, key_create: UNREACHABLE.key_create, per_hour: null };
-      await fetch(`${base}/v1/orgs/${orgId}/plan`, { method: 'PUT', headers: operator, body: JSON.stringify({ plan: 'enterprise', overrides }) });
+      const plan = await fetch(`${base}/v1/orgs/${orgId}/plan`, { method: 'PUT', headers: operator, body: JSON.stringify({ plan: 'enterprise', overrides }) });
+      if (plan.status !== 200) throw new Error(`plan change answered ${plan.status}: ${await plan.text()}`);
 
       const agent = new Agent({ keepAlive: true, maxSockets: workers * 2 });
       const whoami = () =>
@@ -113,17 +110,22 @@ export const rateLimitBench: Bench = {
       const rate = Math.max(1, Math.round((saturation.operationsPerSecond * loadPercent) / 100));
       if (!(await whoami())) throw new Error('the gateway did not check the limiter');
 
-      context.log(`(b) whoami paced at ${rate}/s with the limiter`);
-      await paced(rate, context.warmupSeconds, whoami);
-      const withLimiter = await paced(rate, context.durationSeconds, whoami);
-
-      context.log('(b) stopping the rate limiter: reads fail open, the check is skipped');
-      await stack.kill('rate-limiter', 0, 'SIGTERM');
-      for (let i = 0; i < 50 && (await whoami()); i++) await sleep(50);
-      if (await whoami()) throw new Error('the gateway still reports rate-limit headers without the limiter');
-      context.log(`(b) whoami paced at ${rate}/s without the limiter`);
-      await paced(rate, context.warmupSeconds, whoami);
-      const withoutLimiter = await paced(rate, context.durationSeconds, whoami);
+      const slice = context.durationSeconds / rounds;
+      const withLimiter: number[] = [];
+      const withoutLimiter: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        context.log(`(b) round ${round + 1}/${rounds}: whoami paced at ${rate}/s with the limiter`);
+        await paced(rate, context.warmupSeconds, whoami);
+        await paced(rate, slice, whoami, withLimiter);
+        await stack.kill('rate-limiter', 0, 'SIGKILL');
+        for (let i = 0; i < 100 && (await whoami()); i++) await sleep(20);
+        context.log(`(b) round ${round + 1}/${rounds}: without the limiter (stopped; reads fail open)`);
+        await paced(rate, context.warmupSeconds, whoami);
+        await paced(rate, slice, whoami, withoutLimiter);
+        await stack.restart('rate-limiter', 0);
+        for (let i = 0; i < 500 && !(await whoami()); i++) await sleep(20);
+        if (!(await whoami())) throw new Error('the rate limiter did not come back');
+      }
       agent.destroy();
 
       return {
@@ -138,12 +140,13 @@ export const rateLimitBench: Bench = {
           saturation_rps_with_limiter: saturation.operationsPerSecond,
           paced_rps: rate,
           load_percent_of_saturation: loadPercent,
-          with_limiter_ms: withLimiter.latencyMs,
-          without_limiter_ms: withoutLimiter.latencyMs,
+          rounds,
+          with_limiter_ms: summary(withLimiter),
+          without_limiter_ms: summary(withoutLimiter),
         },
         ratios: {
-          added_p99_ms: round(withLimiter.latencyMs.p99 - withoutLimiter.latencyMs.p99, 3),
-          added_p50_ms: round(withLimiter.latencyMs.p50 - withoutLimiter.latencyMs.p50, 3),
+          added_p99_ms: round(summary(withLimiter).p99 - summary(withoutLimiter).p99, 3),
+          added_p50_ms: round(summary(withLimiter).p50 - summary(withoutLimiter).p50, 3),
         },
         note: 'client, gateway, rate-limiter, NATS and Postgres share this machine',
       };
