@@ -56,7 +56,7 @@ export const rateLimitBench: Bench = {
   description: 'rate-limiter decisions/s, and the p99 the check adds to GET /v1/whoami at 50% of saturation (needs `dist/`: build the apps first)',
   options: { workers: { type: 'string' }, orgs: { type: 'string' }, 'load-percent': { type: 'string' }, rounds: { type: 'string' } },
   async run(context: BenchContext) {
-    const workers = positiveInt(context.flags, 'workers', 32);
+    const workers = positiveInt(context.flags, 'workers', 16);
     const orgs = positiveInt(context.flags, 'orgs', 1000);
     const loadPercent = positiveInt(context.flags, 'load-percent', 50);
     const rounds = positiveInt(context.flags, 'rounds', 3);
@@ -113,6 +113,7 @@ export const rateLimitBench: Bench = {
       const slice = context.durationSeconds / rounds;
       const withLimiter: number[] = [];
       const withoutLimiter: number[] = [];
+      let saturationWithout: PhaseResult | null = null;
       for (let round = 0; round < rounds; round++) {
         context.log(`(b) round ${round + 1}/${rounds}: whoami paced at ${rate}/s with the limiter`);
         await paced(rate, context.warmupSeconds, whoami);
@@ -120,6 +121,7 @@ export const rateLimitBench: Bench = {
         await stack.kill('rate-limiter', 0, 'SIGKILL');
         for (let i = 0; i < 100 && (await whoami()); i++) await sleep(20);
         context.log(`(b) round ${round + 1}/${rounds}: without the limiter (stopped; reads fail open)`);
+        if (round === 0) saturationWithout = await measure({ ...phase, seconds: slice }, async () => void (await whoami()));
         await paced(rate, context.warmupSeconds, whoami);
         await paced(rate, slice, whoami, withoutLimiter);
         await stack.restart('rate-limiter', 0);
@@ -138,6 +140,7 @@ export const rateLimitBench: Bench = {
         },
         whoami: {
           saturation_rps_with_limiter: saturation.operationsPerSecond,
+          saturation_rps_without_limiter: saturationWithout?.operationsPerSecond ?? null,
           paced_rps: rate,
           load_percent_of_saturation: loadPercent,
           rounds,
