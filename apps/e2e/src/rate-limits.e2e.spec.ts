@@ -130,6 +130,17 @@ describe('rate limits (e2e)', () => {
     expectError(await org.api.put(`/v1/orgs/${org.id}/plan`, { plan: 'enterprise' }), 401, 'UNAUTHORIZED');
   });
 
+  it('losing one of two rate-limiter instances does not stop traffic: the survivor takes its orgs over', async () => {
+    const orgs = await Promise.all(Array.from({ length: 8 }, (_, i) => createOrg(stack, `Survivor ${i}`, { rateLimits: 'plan' })));
+    await stack.kill('rate-limiter', 0);
+    // Writes fail closed, so any check that found no limiter would answer 503; admitted ones fail validation (400).
+    const results = await Promise.all(orgs.map((org, i) => org.api.at(stack.gatewayUrl(i % 2)).post('/v1/agents', {})));
+    expect(results.map((r) => r.status)).toEqual(orgs.map(() => 400));
+    expect(results.every((r) => r.headers.get('x-ratelimit-limit') !== null)).toBe(true);
+    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(2000);
+    await stack.restart('rate-limiter', 0);
+  });
+
   it('with the rate limiter down, answers per the fail mode within 2 s, and recovers by itself', async () => {
     const org = await createOrg(stack, 'Outage', { rateLimits: 'plan' });
     await stack.kill('rate-limiter', 0);

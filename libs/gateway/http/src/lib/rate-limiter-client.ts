@@ -9,11 +9,16 @@ import type { BreakerState } from './service-clients';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** A dead instance's partitions are taken over within a lease poll (250 ms): ask again a little later. */
+const TAKEOVER_RETRIES_MS = [300, 300];
+const noResponders = (error: unknown) => (error as { code?: string })?.code === '503';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Sends each check to the one rate-limiter instance that owns its counter key's partition
  * (`ratelimit.check.<partition>`), with the RPC timeout, through a circuit breaker of its own. A
- * partition with no owner answers "no responders" at once, so a dead instance costs no timeout.
+ * partition with no owner answers "no responders" at once, so a dead instance costs no timeout; the
+ * check is asked again twice, 300 ms apart, to ride out a takeover by the surviving instances.
  */
 @Injectable()
 export class RateLimiterClient implements OnApplicationShutdown {
@@ -28,8 +33,16 @@ export class RateLimiterClient implements OnApplicationShutdown {
     this.resetMs = config.KEYLEDGER_BREAKER_RESET_MS;
     this.breaker = new CircuitBreaker(
       async (subject: string, payload: Uint8Array) => {
-        const reply = await this.nats.request(subject, payload, { timeout: config.KEYLEDGER_RPC_TIMEOUT_MS });
-        return JSON.parse(decoder.decode(reply.data)) as RateLimitCheckReply;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const reply = await this.nats.request(subject, payload, { timeout: config.KEYLEDGER_RPC_TIMEOUT_MS });
+            return JSON.parse(decoder.decode(reply.data)) as RateLimitCheckReply;
+          } catch (error) {
+            // Nobody owns the partition right now (its owner just died): the survivors take it over shortly.
+            if (!noResponders(error) || attempt >= TAKEOVER_RETRIES_MS.length) throw error;
+            await sleep(TAKEOVER_RETRIES_MS[attempt]);
+          }
+        }
       },
       {
         name: 'rate-limit-checks',
