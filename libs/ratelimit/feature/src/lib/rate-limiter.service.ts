@@ -34,7 +34,6 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   private readonly partitions = new Map<number, OwnedPartition>();
   private readonly leases: PartitionLeases;
   private sweeper: NodeJS.Timeout | null = null;
-  decisions = 0;
 
   constructor(
     @Inject(DB) db: Kysely<any>,
@@ -64,12 +63,11 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     await this.leases.stop();
   }
 
-  /** Decides one check against the counters of its key (exported for the bench and tests). */
-  decide(partition: Map<string, Entry>, request: RateLimitCheckRequest, now: number) {
+  /** Decides one check against the counters of its key, and keeps what it consumed. */
+  private decide(partition: Map<string, Entry>, request: RateLimitCheckRequest, now: number) {
     const entry = partition.get(request.counter);
     const decision = checkRateLimit(entry?.counters, request, now);
     partition.set(request.counter, { counters: decision.counters, limits: request.limits });
-    this.decisions++;
     return decision.reply;
   }
 
@@ -94,14 +92,14 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private answer(counters: Map<string, Entry>, msg: Msg): void {
-    let request: RateLimitCheckRequest;
     try {
-      request = JSON.parse(decoder.decode(msg.data)) as RateLimitCheckRequest;
-    } catch {
-      msg.respond(encoder.encode(JSON.stringify({ error: 'undecodable check' })));
-      return;
+      const request = JSON.parse(decoder.decode(msg.data)) as RateLimitCheckRequest;
+      msg.respond(encoder.encode(JSON.stringify(this.decide(counters, request, Date.now()))));
+    } catch (error) {
+      // A check this version cannot read is answered, not thrown: the gateway applies its fail mode.
+      this.logger.warn({ err: error, subject: msg.subject }, 'undecidable rate-limit check');
+      msg.respond(encoder.encode(JSON.stringify({ error: 'undecidable check' })));
     }
-    msg.respond(encoder.encode(JSON.stringify(this.decide(counters, request, Date.now()))));
   }
 
   /** Forgets counters that are back to a fresh start, so memory follows the active keys only. */
