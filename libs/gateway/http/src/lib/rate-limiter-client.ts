@@ -63,13 +63,21 @@ export class RateLimiterClient implements OnApplicationShutdown {
 
   /** The limiter's decision, or null when it cannot be had (down, slow, or the breaker is open). */
   async check(request: RateLimitCheckRequest): Promise<RateLimitCheckReply | null> {
+    const partition = rateLimitPartition(request.counter);
+    // A partition nobody took over after the retries: fail at once until the next probe is due.
+    if ((this.ownerless.get(partition) ?? 0) > Date.now()) return null;
     try {
-      const reply = await this.breaker.fire(RateLimitSubjects.check(rateLimitPartition(request.counter)), encoder.encode(JSON.stringify(request)));
+      const reply = await this.breaker.fire(RateLimitSubjects.check(partition), encoder.encode(JSON.stringify(request)));
+      this.ownerless.delete(partition);
       return typeof reply?.allowed === 'boolean' ? reply : null;
-    } catch {
+    } catch (error) {
+      if (noResponders(error)) this.ownerless.set(partition, Date.now() + this.resetMs);
       return null;
     }
   }
+
+  /** Partitions with no owner, and when to probe each again (a breaker per partition, in effect). */
+  private readonly ownerless = new Map<number, number>();
 
   onApplicationShutdown() {
     this.breaker.shutdown();
