@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 @Injectable()
 export class RateLimiterClient implements OnApplicationShutdown {
-  readonly breaker: CircuitBreaker<[string, Uint8Array], RateLimitCheckReply>;
+  readonly breaker: CircuitBreaker<[string, Uint8Array, boolean], RateLimitCheckReply>;
   readonly resetMs: number;
 
   constructor(
@@ -32,14 +32,14 @@ export class RateLimiterClient implements OnApplicationShutdown {
     const config = readConfig(['KEYLEDGER_RPC_TIMEOUT_MS', 'KEYLEDGER_BREAKER_RESET_MS']);
     this.resetMs = config.KEYLEDGER_BREAKER_RESET_MS;
     this.breaker = new CircuitBreaker(
-      async (subject: string, payload: Uint8Array) => {
+      async (subject: string, payload: Uint8Array, rideOutTakeover: boolean) => {
         for (let attempt = 0; ; attempt++) {
           try {
             const reply = await this.nats.request(subject, payload, { timeout: config.KEYLEDGER_RPC_TIMEOUT_MS });
             return JSON.parse(decoder.decode(reply.data)) as RateLimitCheckReply;
           } catch (error) {
             // Nobody owns the partition right now (its owner just died): the survivors take it over shortly.
-            if (!noResponders(error) || attempt >= TAKEOVER_RETRIES_MS.length) throw error;
+            if (!rideOutTakeover || !noResponders(error) || attempt >= TAKEOVER_RETRIES_MS.length) throw error;
             await sleep(TAKEOVER_RETRIES_MS[attempt]);
           }
         }
@@ -64,10 +64,16 @@ export class RateLimiterClient implements OnApplicationShutdown {
   /** The limiter's decision, or null when it cannot be had (down, slow, or the breaker is open). */
   async check(request: RateLimitCheckRequest): Promise<RateLimitCheckReply | null> {
     const partition = rateLimitPartition(request.counter);
-    // A partition nobody took over after the retries: fail at once until the next probe is due.
-    if ((this.ownerless.get(partition) ?? 0) > Date.now()) return null;
+    // A partition nobody took over after the retries fails at once until its next probe is due; then
+    // this request probes, and the others keep failing at once while it does.
+    const probeDue = this.ownerless.get(partition);
+    if (probeDue !== undefined) {
+      if (probeDue > Date.now()) return null;
+      this.ownerless.set(partition, Date.now() + this.resetMs);
+    }
     try {
-      const reply = await this.breaker.fire(RateLimitSubjects.check(partition), encoder.encode(JSON.stringify(request)));
+      // A probe of a partition already known to be without owner asks once.
+      const reply = await this.breaker.fire(RateLimitSubjects.check(partition), encoder.encode(JSON.stringify(request)), probeDue === undefined);
       this.ownerless.delete(partition);
       return typeof reply?.allowed === 'boolean' ? reply : null;
     } catch (error) {
