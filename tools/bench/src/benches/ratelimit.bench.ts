@@ -127,6 +127,7 @@ export const rateLimitBench: Bench = {
         await stack.restart('rate-limiter', 0);
         for (let i = 0; i < 500 && !(await whoami()); i++) await sleep(20);
         if (!(await whoami())) throw new Error('the rate limiter did not come back');
+        await sleep(3000); // let the new process finish booting before it is measured
       }
       agent.destroy();
 
