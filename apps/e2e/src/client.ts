@@ -29,6 +29,10 @@ export class ApiClient {
     return http<T>(this.baseUrl, 'PATCH', path, { headers: this.headers, json });
   }
 
+  put<T = any>(path: string, json: unknown): Promise<HttpResult<T>> {
+    return http<T>(this.baseUrl, 'PUT', path, { headers: this.headers, json });
+  }
+
   delete<T = any>(path: string): Promise<HttpResult<T>> {
     return http<T>(this.baseUrl, 'DELETE', path, { headers: this.headers });
   }
@@ -41,14 +45,38 @@ export interface TestOrg {
   api: ApiClient;
 }
 
-/** A fresh org through the operator API; its first key has every scope. */
-export async function createOrg(stack: Stack, name: string, options: { environment?: 'live' | 'test'; plan?: string; gateway?: number } = {}): Promise<TestOrg> {
-  const operator = new ApiClient(stack.gatewayUrl(options.gateway ?? 0), { authorization: `Bearer ${stack.operatorToken}` });
+/** Rate limits high enough that suites about other things never meet them (set per org, as an operator would). */
+export const GENEROUS_LIMITS = {
+  read: { per_minute: 1_000_000, burst: 100_000 },
+  write: { per_minute: 1_000_000, burst: 100_000 },
+  key_create: { per_minute: 1_000_000, burst: 100_000 },
+  per_hour: null,
+};
+
+/** The operator's client on one gateway. */
+export function operatorClient(stack: Stack, gateway = 0): ApiClient {
+  return new ApiClient(stack.gatewayUrl(gateway), { authorization: `Bearer ${stack.operatorToken}` });
+}
+
+/**
+ * A fresh org through the operator API; its first key has every scope. Unless `rateLimits: 'plan'`,
+ * the org gets GENEROUS_LIMITS as plan overrides, so only the rate-limit suite meets real limits.
+ */
+export async function createOrg(
+  stack: Stack,
+  name: string,
+  options: { environment?: 'live' | 'test'; plan?: string; gateway?: number; rateLimits?: 'generous' | 'plan' } = {},
+): Promise<TestOrg> {
+  const operator = operatorClient(stack, options.gateway ?? 0);
   const res = await operator.post(`/v1/orgs${options.environment ? `?environment=${options.environment}` : ''}`, {
     name,
     ...(options.plan ? { plan: options.plan } : {}),
   });
   if (res.status !== 201) throw new Error(`org creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (options.rateLimits !== 'plan') {
+    const plan = await operator.put(`/v1/orgs/${res.body.data.org.id}/plan`, { plan: options.plan ?? null, overrides: GENEROUS_LIMITS });
+    if (plan.status !== 200) throw new Error(`plan change failed: ${plan.status} ${JSON.stringify(plan.body)}`);
+  }
   const key: string = res.body.data.api_key.key;
   return { id: res.body.data.org.id, key, keyId: res.body.data.api_key.id, api: new ApiClient(stack.gatewayUrl(options.gateway ?? 0), { 'x-api-key': key }) };
 }

@@ -8,6 +8,7 @@ import {
   DenyDeviceReplySchema,
   DeviceAuthorizationSchema,
   HealthSchema,
+  OrgWithOverridesSchema,
   pageOf,
   ReadySchema,
   RedeemDeviceReplySchema,
@@ -18,7 +19,7 @@ import {
 import { CreateAgentBody, ListAgentsQuery, PauseAgentBody, UpdateAgentBody } from './agents.controller';
 import { CreateKeyBody, LinkKeyBody, ListKeysQuery, RollKeyBody, UpdateKeyBody } from './api-keys.controller';
 import { DeviceApproveBody, DeviceDenyBody, DeviceRequestBody, DeviceTokenBody } from './device.controller';
-import { CreateOrgBody, CreateOrgQuery } from './orgs.controller';
+import { ChangePlanBody, CreateOrgBody, CreateOrgQuery } from './orgs.controller';
 
 /**
  * Every route of the gateway, with the schemas its controller validates with. A test checks this
@@ -33,6 +34,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/docs/assets/{file}', summary: 'Files of the documentation page', tag: 'operations', auth: 'none', success: { status: 200, raw: { contentType: 'application/octet-stream', description: 'CSS or JavaScript' } } },
 
   { method: 'post', path: '/v1/orgs', summary: 'Create an organization and its first key', tag: 'organizations', auth: 'operator', body: CreateOrgBody, query: CreateOrgQuery, success: { status: 201, data: CreateOrgReplySchema } },
+  { method: 'put', path: '/v1/orgs/{org_id}/plan', summary: 'Change an organization’s plan and rate-limit overrides', tag: 'organizations', auth: 'operator', body: ChangePlanBody, success: { status: 200, data: OrgWithOverridesSchema } },
   { method: 'get', path: '/v1/whoami', summary: 'The calling key, its org and agent', tag: 'api keys', auth: 'key', success: { status: 200, data: WhoamiSchema } },
 
   { method: 'post', path: '/v1/api-keys', summary: 'Create a key (without a credential: a self-serve unclaimed key)', tag: 'api keys', auth: 'key-or-none', scope: 'keys:write', body: CreateKeyBody, success: { status: 201, data: CreatedApiKeySchema }, errors: ['CONFLICT', 'PLAN_LIMIT_REACHED', 'NOT_FOUND', 'AGENT_REVOKED'] },

@@ -13,6 +13,7 @@ import {
   KeyPrincipal,
   pageCursor,
   Principal,
+  RateLimited,
   RequestMeta,
   Schemas,
   ServiceClients,
@@ -58,6 +59,7 @@ export class ApiKeysController {
   @Post()
   @HttpCode(201)
   @Auth.keyOrAnonymous('keys:write')
+  @RateLimited({ keyCreation: true })
   create(
     @Body(new ZodPipe(CreateKeyBody)) body: z.infer<typeof CreateKeyBody>,
     @CurrentPrincipal() principal: Principal | undefined,
@@ -131,6 +133,7 @@ export class ApiKeysController {
   @Post(':id/roll')
   @HttpCode(201)
   @Auth.key('keys:write')
+  @RateLimited({ keyCreation: true })
   roll(
     @Param('id', KeyId) id: string,
     @Body(new ZodPipe(RollKeyBody)) body: z.infer<typeof RollKeyBody>,

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { readConfig } from '@keyledger/config';
 import { CommandMeta, DeviceAuthorizationView, RedeemDeviceReply, Subjects } from '@keyledger/contracts';
-import { Auth, callerOf, CurrentKey, KeyPrincipal, RequestMeta, Schemas, ServiceClients, ZodPipe } from '@keyledger/gateway-http';
+import { Auth, callerOf, CurrentKey, KeyPrincipal, RateLimited, RequestMeta, Schemas, ServiceClients, ZodPipe } from '@keyledger/gateway-http';
 
 export const DeviceRequestBody = z.strictObject({ agent_name: z.string().trim().min(1).max(200), scopes: Schemas.scopes.optional() });
 export const DeviceApproveBody = z.strictObject({ user_code: z.string().min(1).max(32), agent_id: Schemas.id('agt').optional() });
@@ -20,6 +20,7 @@ export class DeviceController {
   @Post()
   @HttpCode(200)
   @Auth.none()
+  @RateLimited({ perClientIp: true })
   request(
     @Body(new ZodPipe(DeviceRequestBody)) body: z.infer<typeof DeviceRequestBody>,
     @Req() request: FastifyRequest,
@@ -46,6 +47,7 @@ export class DeviceController {
   @Post('token')
   @HttpCode(200)
   @Auth.none()
+  @RateLimited({ perClientIp: true, keyCreation: true })
   token(@Body(new ZodPipe(DeviceTokenBody)) body: z.infer<typeof DeviceTokenBody>, @RequestMeta() meta: CommandMeta): Promise<RedeemDeviceReply> {
     return this.services.keyRegistry.send(Subjects.keys.redeemDevice, body, meta);
   }

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { planRateLimits } from '@keyledger/contracts';
+import { effectiveRateLimits } from '@keyledger/contracts';
 import { Auth, CurrentKey, KeyPrincipal } from '@keyledger/gateway-http';
 import { agentView, apiKeyView, orgView } from '@keyledger/read-models';
 
@@ -16,7 +16,7 @@ export class WhoamiController {
       agent: agent === null ? null : agentView(agent, now),
       scopes: key.scopes,
       environment: key.environment,
-      rate_limits: planRateLimits(org.plan),
+      rate_limits: effectiveRateLimits(org.plan, org.overrides),
     };
   }
 }

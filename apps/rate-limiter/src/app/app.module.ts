@@ -1,9 +1,7 @@
 import { Module } from '@nestjs/common';
-import { Services } from '@keyledger/contracts';
-import { InfrastructureModule, pingController } from '@keyledger/nest';
+import { RateLimiterFeatureModule } from '@keyledger/ratelimit-feature';
 
 @Module({
-  imports: [InfrastructureModule.forRoot({ service: Services.rateLimiter, outboxRelay: false })],
-  controllers: [pingController(Services.rateLimiter)],
+  imports: [RateLimiterFeatureModule],
 })
 export class RateLimiterModule {}

@@ -15,3 +15,5 @@ export * from './lib/idempotency.interceptor';
 export * from './lib/metrics';
 export * from './lib/openapi/document';
 export * from './lib/openapi/resources';
+export * from './lib/rate-limiter-client';
+export * from './lib/rate-limit.guard';

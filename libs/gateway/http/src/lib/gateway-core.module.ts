@@ -9,6 +9,8 @@ import { IdempotencyInterceptor, StoredAnswers } from './idempotency.interceptor
 import { KeyCache } from './key-cache';
 import { KeyUsageReporter } from './key-usage-reporter';
 import { GatewayMetrics, MetricsController } from './metrics';
+import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimiterClient } from './rate-limiter-client';
 import { ServiceClients } from './service-clients';
 
 /** What every gateway route relies on: auth, the envelope, the error filter, service clients. */
@@ -21,7 +23,10 @@ import { ServiceClients } from './service-clients';
     KeyUsageReporter,
     StoredAnswers,
     GatewayMetrics,
+    RateLimiterClient,
+    RateLimitGuard,
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useExisting: RateLimitGuard }, // after AuthGuard: it needs the org
     { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
     { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },

@@ -4,9 +4,11 @@ import type { NatsConnection } from 'nats';
 import { DB, NATS_CONNECTION } from '@keyledger/nest';
 import { ApiError } from './api-error';
 import { Auth } from './principal';
+import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimiterClient } from './rate-limiter-client';
 import { ServiceClients } from './service-clients';
 
-type Check = { ok: boolean; breaker?: string };
+type Check = { ok: boolean; breaker?: string; [detail: string]: unknown };
 
 @Controller()
 export class HealthController {
@@ -14,6 +16,8 @@ export class HealthController {
     @Inject(DB) private readonly db: Kysely<unknown>,
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     private readonly services: ServiceClients,
+    private readonly rateLimits: RateLimitGuard,
+    private readonly rateLimiter: RateLimiterClient,
   ) {}
 
   /** Liveness: the process answers. */
@@ -41,6 +45,8 @@ export class HealthController {
     for (const { client, ok } of services as { client: ServiceClients['keyRegistry']; ok: boolean }[]) {
       checks[client.service] = { ok, breaker: client.state };
     }
+    // Says what happens to each class of request while the rate limiter cannot be reached.
+    checks['rate-limiter'] = { ...checks['rate-limiter'], check_breaker: this.rateLimiter.state, fail_mode: this.rateLimits.failMode };
     const ready = Object.values(checks).every((c) => c.ok);
     if (!ready) throw new ApiError('SERVICE_UNAVAILABLE', 'not ready', { checks }, { 'retry-after': '1' });
     return { status: 'ready', checks };

@@ -8,6 +8,7 @@ export const KEYS_READ_MODEL_TABLES = ['orgs', 'agents', 'api_keys', 'device_aut
 type KeysEvent = OrgEvent | ApiKeyEvent | AgentEvent | DeviceEvent;
 const HANDLED: ReadonlySet<string> = new Set<KeysEvent['type']>([
   'OrgCreated',
+  'OrgPlanChanged',
   'KeyCreated',
   'KeyUpdated',
   'KeyRevoked',
@@ -46,6 +47,15 @@ export async function projectKeyEvents(
       case 'OrgCreated': {
         const o = event.data;
         await db.insertInto('orgs').values({ id: o.org_id, name: o.name, plan: o.plan, sandbox: o.sandbox ?? false, created_at: new Date(o.created_at) }).execute();
+        break;
+      }
+      case 'OrgPlanChanged': {
+        const { org_id, plan, overrides } = event.data;
+        await db
+          .updateTable('orgs')
+          .set({ plan, overrides: overrides === null ? null : JSON.stringify(overrides) })
+          .where('id', '=', org_id)
+          .execute();
         break;
       }
       case 'KeyCreated': {

@@ -28,3 +28,24 @@ describe('org decider', () => {
     ).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }) as unknown as DomainError);
   });
 });
+
+describe('org decider: plan changes', () => {
+  const now = '2026-11-22T10:00:00.000Z';
+  const created = { type: 'OrgCreated', data: { org_id: 'org_1', name: 'Acme', plan: null, sandbox: false, created_at: now } } as const;
+
+  it('given an org, when ChangePlan, then OrgPlanChanged with the plan and overrides', () => {
+    const state = replayState(orgDecider, [created]);
+    const overrides = { write: { per_minute: 6000, burst: 1000 }, per_hour: 100000 };
+    expect(orgDecider.decide({ type: 'ChangePlan', data: { plan: 'growth', overrides, now } }, state)).toEqual([
+      { type: 'OrgPlanChanged', data: { org_id: 'org_1', plan: 'growth', overrides, changed_at: now } },
+    ]);
+    const after = replayState(orgDecider, [created, { type: 'OrgPlanChanged', data: { org_id: 'org_1', plan: 'growth', overrides, changed_at: now } }]);
+    expect(after).toMatchObject({ status: 'active', plan: 'growth' });
+  });
+
+  it('given no org, when ChangePlan, then NOT_FOUND', () => {
+    expect(() => orgDecider.decide({ type: 'ChangePlan', data: { plan: 'starter', overrides: null, now } }, orgDecider.initialState())).toThrow(
+      expect.objectContaining({ code: 'NOT_FOUND' }) as unknown as DomainError,
+    );
+  });
+});

@@ -1,15 +1,25 @@
 import { assertNever, Decider, DomainError } from '@keyledger/domain';
-import type { Plan } from '@keyledger/contracts';
+import type { Plan, RateLimitOverrides } from '@keyledger/contracts';
 
-export type OrgCommand = Readonly<{
-  type: 'CreateOrg';
-  data: { org_id: string; name: string; plan: Plan | null; sandbox: boolean; now: string };
-}>;
+export type OrgCommand =
+  | Readonly<{
+      type: 'CreateOrg';
+      data: { org_id: string; name: string; plan: Plan | null; sandbox: boolean; now: string };
+    }>
+  | Readonly<{
+      type: 'ChangePlan';
+      data: { plan: Plan | null; overrides: RateLimitOverrides | null; now: string };
+    }>;
 
-export type OrgEvent = Readonly<{
-  type: 'OrgCreated';
-  data: { org_id: string; name: string; plan: Plan | null; sandbox: boolean; created_at: string };
-}>;
+export type OrgEvent =
+  | Readonly<{
+      type: 'OrgCreated';
+      data: { org_id: string; name: string; plan: Plan | null; sandbox: boolean; created_at: string };
+    }>
+  | Readonly<{
+      type: 'OrgPlanChanged';
+      data: { org_id: string; plan: Plan | null; overrides: RateLimitOverrides | null; changed_at: string };
+    }>;
 
 export type OrgState =
   | { status: 'absent' }
@@ -33,8 +43,13 @@ export const orgDecider: Decider<OrgCommand, OrgEvent, OrgState> = {
           },
         ];
       }
+      case 'ChangePlan': {
+        if (state.status !== 'active') throw new DomainError('NOT_FOUND', 'no such organization');
+        const { plan, overrides } = command.data;
+        return [{ type: 'OrgPlanChanged', data: { org_id: state.id, plan, overrides, changed_at: command.data.now } }];
+      }
       default:
-        return assertNever(command.type);
+        return assertNever(command);
     }
   },
 
@@ -49,8 +64,10 @@ export const orgDecider: Decider<OrgCommand, OrgEvent, OrgState> = {
           sandbox: event.data.sandbox,
           created_at: event.data.created_at,
         };
+      case 'OrgPlanChanged':
+        return state.status === 'active' ? { ...state, plan: event.data.plan } : state;
       default:
-        return assertNever(event.type);
+        return assertNever(event);
     }
   },
 };

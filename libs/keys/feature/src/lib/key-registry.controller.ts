@@ -2,6 +2,8 @@ import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   AgentTargetRequest,
+  ChangePlanRequest,
+  RateLimitSubjects,
   CommandMessage,
   CreateAgentRequest,
   CreateKeyRequest,
@@ -21,6 +23,7 @@ import {
 import { AgentsService } from './agents.service';
 import { DeviceAuthorizationService } from './device-authorization.service';
 import { KeyRegistryService } from './key-registry.service';
+import { OrgPlansService } from './org-plans.service';
 
 /** Key-registry commands over NATS: each handler hands the message to the service that decides it. */
 @Controller()
@@ -29,7 +32,13 @@ export class KeyRegistryController {
     private readonly keys: KeyRegistryService,
     private readonly agents: AgentsService,
     private readonly devices: DeviceAuthorizationService,
+    private readonly plans: OrgPlansService,
   ) {}
+
+  @MessagePattern(RateLimitSubjects.changePlan)
+  changePlan(@Payload() m: CommandMessage<ChangePlanRequest>) {
+    return this.plans.changePlan(m.data, m.meta);
+  }
 
   @MessagePattern(Subjects.keys.createOrg)
   createOrg(@Payload() m: CommandMessage<CreateOrgRequest>) {

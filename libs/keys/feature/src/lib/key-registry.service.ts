@@ -264,7 +264,7 @@ export class KeyRegistryService {
     now: Date,
   ): Promise<string> {
     const orgId = newId('org');
-    await uow.execute(orgDecider, orgStream(orgId), { type: 'CreateOrg', data: { org_id: orgId, name, plan, sandbox, now: now.toISOString() } }, {
+    await uow.execute(orgDecider, orgStream(orgId), { type: 'CreateOrg', data: { org_id: orgId, name, plan: plan ?? null, sandbox, now: now.toISOString() } }, {
       metadata: eventMetadata(meta, { environment }),
       orgId,
     });

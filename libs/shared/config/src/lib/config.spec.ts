@@ -22,3 +22,23 @@ describe('readConfig', () => {
     expect(readConfig(['KEYLEDGER_OPERATOR_TOKEN'], { KEYLEDGER_OPERATOR_TOKEN: '' })).toEqual({ KEYLEDGER_OPERATOR_TOKEN: undefined });
   });
 });
+
+describe('rate-limit settings', () => {
+  it('fail mode defaults: reads open, writes and key creation closed; each class can be set', () => {
+    expect(readConfig(['KEYLEDGER_RATE_LIMIT_FAIL_MODE'], {}).KEYLEDGER_RATE_LIMIT_FAIL_MODE).toEqual({ read: 'open', write: 'closed', key_create: 'closed' });
+    expect(readConfig(['KEYLEDGER_RATE_LIMIT_FAIL_MODE'], { KEYLEDGER_RATE_LIMIT_FAIL_MODE: 'write=open' }).KEYLEDGER_RATE_LIMIT_FAIL_MODE).toEqual({
+      read: 'open',
+      write: 'open',
+      key_create: 'closed',
+    });
+    expect(() => readConfig(['KEYLEDGER_RATE_LIMIT_FAIL_MODE'], { KEYLEDGER_RATE_LIMIT_FAIL_MODE: 'read=maybe' })).toThrow(/KEYLEDGER_RATE_LIMIT_FAIL_MODE/);
+  });
+
+  it('per-IP limits parse per class', () => {
+    expect(readConfig(['KEYLEDGER_RATE_LIMIT_PER_IP'], { KEYLEDGER_RATE_LIMIT_PER_IP: 'key_create=3:2' }).KEYLEDGER_RATE_LIMIT_PER_IP).toEqual({
+      write: { per_minute: 60, burst: 30 },
+      key_create: { per_minute: 3, burst: 2 },
+    });
+    expect(() => readConfig(['KEYLEDGER_RATE_LIMIT_PER_IP'], { KEYLEDGER_RATE_LIMIT_PER_IP: 'read=1:1' })).toThrow(/KEYLEDGER_RATE_LIMIT_PER_IP/);
+  });
+});

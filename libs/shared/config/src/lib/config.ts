@@ -30,6 +30,41 @@ const settings = {
     .transform((v) => v === 'true'),
   KEYLEDGER_PROCESSOR_POLL_MS: z.coerce.number().int().min(5).max(60_000).default(50),
   KEYLEDGER_PG_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** When the rate limiter cannot be reached, per class: `open` admits unlimited, `closed` answers 503. Money and keys fail closed. */
+  KEYLEDGER_RATE_LIMIT_FAIL_MODE: z
+    .string()
+    .default('read=open,write=closed,key_create=closed')
+    .transform((value, ctx) => {
+      const modes: Record<'read' | 'write' | 'key_create', 'open' | 'closed'> = { read: 'open', write: 'closed', key_create: 'closed' };
+      for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [name, mode] = part.split('=').map((p) => p.trim());
+        if (!(name in modes) || (mode !== 'open' && mode !== 'closed')) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" is not <read|write|key_create>=<open|closed>` });
+          return z.NEVER;
+        }
+        modes[name as keyof typeof modes] = mode;
+      }
+      return modes;
+    }),
+  /** Limits per client IP on unauthenticated routes (self-serve keys, device authorization): `<class>=<per_minute>:<burst>,…`. */
+  KEYLEDGER_RATE_LIMIT_PER_IP: z
+    .string()
+    .default('write=60:30,key_create=30:15')
+    .transform((value, ctx) => {
+      const limits: Record<'write' | 'key_create', { per_minute: number; burst: number }> = {
+        write: { per_minute: 60, burst: 30 },
+        key_create: { per_minute: 30, burst: 15 },
+      };
+      for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const match = /^(write|key_create)=(\d+):(\d+)$/.exec(part);
+        if (!match || Number(match[2]) < 1 || Number(match[3]) < 1) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" is not <write|key_create>=<per_minute>:<burst> (positive integers)` });
+          return z.NEVER;
+        }
+        limits[match[1] as keyof typeof limits] = { per_minute: Number(match[2]), burst: Number(match[3]) };
+      }
+      return limits;
+    }),
 } as const;
 
 export type SettingName = keyof typeof settings;

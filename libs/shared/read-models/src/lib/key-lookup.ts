@@ -20,6 +20,7 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
       'o.plan as org_plan',
       'o.sandbox as org_sandbox',
       'o.created_at as org_created_at',
+      'o.overrides as org_overrides',
       'a.org_id as agent_org_id',
       'a.environment as agent_environment',
       'a.name as agent_name',
@@ -37,6 +38,7 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
     org_plan,
     org_sandbox,
     org_created_at,
+    org_overrides,
     agent_org_id,
     agent_environment,
     agent_name,
@@ -63,7 +65,7 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
         };
   return {
     key,
-    org: { id: key.org_id, name: org_name, plan: org_plan, sandbox: org_sandbox, created_at: org_created_at },
+    org: { id: key.org_id, name: org_name, plan: org_plan, sandbox: org_sandbox, created_at: org_created_at, overrides: org_overrides },
     agent,
   };
 }

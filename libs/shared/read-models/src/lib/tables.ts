@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
-import type { Environment, Plan, Scope } from '@keyledger/contracts';
+import type { Environment, Plan, RateLimitOverrides, Scope } from '@keyledger/contracts';
 
 /**
  * Read-model tables: written only by the service that owns them (inline, in the same transaction as
@@ -12,6 +12,8 @@ export interface OrgsTable {
   plan: Plan | null;
   sandbox: boolean;
   created_at: Date;
+  /** Rate-limit figures replacing the plan's (jsonb; written as JSON text). */
+  overrides: ColumnType<RateLimitOverrides | null, string | null | undefined, string | null>;
 }
 
 export interface ApiKeysTable {

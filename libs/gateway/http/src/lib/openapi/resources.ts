@@ -56,6 +56,7 @@ export const DeviceAuthorizationSchema = z.object({
   interval: z.number().int(),
 });
 
+export const OrgWithOverridesSchema = OrgSchema.extend({ overrides: z.record(z.string(), z.unknown()).nullable() });
 export const CreateOrgReplySchema = z.object({ org: OrgSchema, api_key: CreatedApiKeySchema });
 export const RollKeyReplySchema = z.object({ api_key: CreatedApiKeySchema, previous: ApiKeySchema });
 export const RedeemDeviceReplySchema = z.object({ api_key: CreatedApiKeySchema, agent: AgentSchema });

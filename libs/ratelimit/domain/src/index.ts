@@ -1,0 +1,3 @@
+export * from './lib/token-bucket';
+export * from './lib/hourly-quota';
+export * from './lib/rate-limit';

@@ -1,0 +1,73 @@
+import type { OperationClass, RateLimitOverrides, RateLimits } from './rate-limits';
+import type { Plan } from './resources';
+
+/**
+ * Rate-limit checks are sharded: each counter key (an org, or a client IP) hashes to one of
+ * RATE_LIMIT_PARTITIONS partitions, and exactly one rate-limiter instance answers each partition's
+ * subject. Every gateway and rate-limiter must agree on this number.
+ */
+export const RATE_LIMIT_PARTITIONS = 64;
+
+export const RateLimitSubjects = {
+  /** `ratelimit.check.<partition>`: plain subscriptions (no queue group), one owner per partition. */
+  check: (partition: number) => `ratelimit.check.${partition}`,
+  /** Operator command on the org stream, answered by key-registry. */
+  changePlan: 'keys.orgs.plan',
+} as const;
+
+/** FNV-1a over the counter key: cheap, stable across processes and languages. */
+export function rateLimitPartition(counterKey: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < counterKey.length; i++) {
+    hash ^= counterKey.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % RATE_LIMIT_PARTITIONS;
+}
+
+/** One limit's state after a check. `name` is a class or `hourly` (the plan's quota over all requests). */
+export type LimitName = OperationClass | 'hourly';
+
+export interface LimitState {
+  name: LimitName;
+  /** Capacity: the burst of a class, the quota of the hour. */
+  limit: number;
+  /** Whole units left right now. */
+  remaining: number;
+  /** Milliseconds until this limit is full again. */
+  full_in_ms: number;
+  /** The policy's window in seconds: the time a bucket takes to refill from empty, or 3600. */
+  window_seconds: number;
+}
+
+export interface RateLimitCheckRequest {
+  schema_version: 1;
+  /** `org:<id>` or `ip:<address>`. */
+  counter: string;
+  /** Every class the request counts in (a key creation is a write and a key_create). */
+  classes: OperationClass[];
+  /** The effective limits, as the gateway read them from the org's plan and overrides. */
+  limits: RateLimits;
+}
+
+export interface RateLimitCheckReply {
+  allowed: boolean;
+  /** When denied: whole seconds after which the same request is admitted (if nobody else spends first). */
+  retry_after: number;
+  /** The limit that denied it (or, when allowed, null). */
+  denied_by: LimitName | null;
+  states: LimitState[];
+}
+
+export interface ChangePlanRequest {
+  org_id: string;
+  plan: Plan | null;
+  overrides: RateLimitOverrides | null;
+}
+
+export interface ChangePlanReply {
+  id: string;
+  name: string;
+  plan: Plan | null;
+  overrides: RateLimitOverrides | null;
+}
