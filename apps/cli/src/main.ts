@@ -4,9 +4,10 @@ import { Client } from 'pg';
 import { readConfig } from '@keyledger/config';
 import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
 import { keysMigrations } from '@keyledger/keys-data-access';
+import { budgetMigrations } from '@keyledger/budget-data-access';
 
 /** Every service's migrations, in the order their tables depend on each other. */
-const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations];
+const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, budgetMigrations];
 
 /** Creates the database named in the URL when it does not exist yet. */
 async function ensureDatabase(url: string): Promise<boolean> {

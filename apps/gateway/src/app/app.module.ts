@@ -5,9 +5,12 @@ import { ApiKeysController } from './api-keys.controller';
 import { DeviceController } from './device.controller';
 import { OrgsController } from './orgs.controller';
 import { WhoamiController } from './whoami.controller';
+import { WalletController } from './wallet.controller';
+import { BudgetsController } from './budgets.controller';
+import { SpendsController } from './spends.controller';
 
 @Module({
   imports: [GatewayCoreModule],
-  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController],
+  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController, WalletController, BudgetsController, SpendsController],
 })
 export class AppModule {}

@@ -68,7 +68,8 @@ export interface BudgetView {
   spent: number;
   held: number;
   wallet_available: number;
-  require_attestation: boolean;
+  /** The settings as last set, or null when the agent has no budget. */
+  policy: BudgetPolicyView | null;
 }
 
 export interface SpendAttestationClaim {

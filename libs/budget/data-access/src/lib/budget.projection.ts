@@ -1,0 +1,189 @@
+import { Kysely, sql, Transaction } from 'kysely';
+import type { EventRow } from '@keyledger/event-store';
+import type { LedgerEvent, WalletRef } from '@keyledger/budget-domain';
+import type { LedgerDatabase } from './tables';
+
+const HANDLED: ReadonlySet<string> = new Set<LedgerEvent['type']>([
+  'FundsDeposited',
+  'BudgetSet',
+  'SpendAuthorized',
+  'SpendCaptured',
+  'HoldReleased',
+  'HoldExpired',
+  'SpendRefunded',
+  'SpendDeclined',
+]);
+
+interface Deltas {
+  deposits?: number;
+  captured?: number;
+  refunded?: number;
+  held?: number;
+}
+
+async function changeWallet(db: Kysely<LedgerDatabase>, w: WalletRef, d: Deltas, at: string, version: number) {
+  await db
+    .insertInto('wallets')
+    .values({
+      org_id: w.org_id,
+      environment: w.environment,
+      currency: w.currency,
+      deposits: d.deposits ?? 0,
+      captured: d.captured ?? 0,
+      refunded: d.refunded ?? 0,
+      held: d.held ?? 0,
+      updated_at: new Date(at),
+      version,
+    })
+    .onConflict((oc) =>
+      oc.columns(['org_id', 'environment', 'currency']).doUpdateSet({
+        deposits: sql`wallets.deposits + ${d.deposits ?? 0}`,
+        captured: sql`wallets.captured + ${d.captured ?? 0}`,
+        refunded: sql`wallets.refunded + ${d.refunded ?? 0}`,
+        held: sql`wallets.held + ${d.held ?? 0}`,
+        updated_at: new Date(at),
+        version,
+      }),
+    )
+    .execute();
+}
+
+async function changeUsage(
+  db: Kysely<LedgerDatabase>,
+  s: { agent_id: string; currency: string; day: string },
+  d: { committed?: number; held?: number; spent?: number },
+) {
+  const committed = d.committed ?? 0;
+  await db
+    .insertInto('agent_usage')
+    .values({ agent_id: s.agent_id, currency: s.currency, committed, held: d.held ?? 0, spent: d.spent ?? 0 })
+    .onConflict((oc) =>
+      oc.columns(['agent_id', 'currency']).doUpdateSet({
+        committed: sql`agent_usage.committed + ${committed}`,
+        held: sql`agent_usage.held + ${d.held ?? 0}`,
+        spent: sql`agent_usage.spent + ${d.spent ?? 0}`,
+      }),
+    )
+    .execute();
+  if (committed === 0) return;
+  await db
+    .insertInto('agent_usage_days')
+    .values({ agent_id: s.agent_id, currency: s.currency, day: s.day, committed })
+    .onConflict((oc) => oc.columns(['agent_id', 'currency', 'day']).doUpdateSet({ committed: sql`agent_usage_days.committed + ${committed}` }))
+    .execute();
+}
+
+/**
+ * Applies budget-ledger events to its tables. Called inline, in the append's transaction; the same
+ * function rebuilds the tables from the log, so the two agree row for row. Unknown types are skipped.
+ */
+export async function projectBudgetEvents(
+  trx: Transaction<any> | Kysely<any>,
+  events: readonly Pick<EventRow, 'type' | 'data' | 'position'>[],
+): Promise<void> {
+  const db = trx as Kysely<LedgerDatabase>;
+  for (const stored of events) {
+    if (!HANDLED.has(stored.type)) continue;
+    const event = { type: stored.type, data: stored.data } as unknown as LedgerEvent;
+    const version = stored.position;
+    switch (event.type) {
+      case 'FundsDeposited':
+        await changeWallet(db, event.data, { deposits: event.data.amount }, event.data.deposited_at, version);
+        break;
+      case 'BudgetSet': {
+        const b = event.data;
+        const row = {
+          org_id: b.org_id,
+          environment: b.environment,
+          currency: b.currency,
+          fixed_limit: b.fixed_limit,
+          budget_percent: b.budget_percent,
+          max_position_value: b.max_position_value,
+          limits: JSON.stringify(b.limits),
+          require_attestation: b.require_attestation,
+          updated_at: new Date(b.set_at),
+          version,
+        };
+        await db
+          .insertInto('agent_budgets')
+          .values({ agent_id: b.agent_id, ...row })
+          .onConflict((oc) => oc.column('agent_id').doUpdateSet(row))
+          .execute();
+        break;
+      }
+      case 'SpendAuthorized': {
+        const s = event.data;
+        await db
+          .insertInto('spends')
+          .values({
+            id: s.spend_id,
+            org_id: s.org_id,
+            environment: s.environment,
+            agent_id: s.agent_id,
+            currency: s.currency,
+            amount: s.amount,
+            captured_amount: 0,
+            refunded_amount: 0,
+            status: 'authorized',
+            merchant: s.merchant,
+            description: s.description,
+            attestation: s.attestation === null ? null : JSON.stringify(s.attestation),
+            attestation_id: null,
+            idempotency_key: s.idempotency_key,
+            day: s.day,
+            created_at: new Date(s.authorized_at),
+            expires_at: s.expires_at === null ? null : new Date(s.expires_at),
+            resolved_at: null,
+            version,
+          })
+          .execute();
+        await changeWallet(db, s, { held: s.amount }, s.authorized_at, version);
+        await changeUsage(db, s, { committed: s.amount, held: s.amount });
+        break;
+      }
+      case 'SpendCaptured': {
+        const s = event.data;
+        const hold = s.amount + s.released_amount;
+        await db
+          .updateTable('spends')
+          .set({ status: 'captured', captured_amount: s.amount, expires_at: null, resolved_at: new Date(s.captured_at), version })
+          .where('id', '=', s.spend_id)
+          .execute();
+        await changeWallet(db, s, { held: -hold, captured: s.amount }, s.captured_at, version);
+        await changeUsage(db, s, { committed: -s.released_amount, held: -hold, spent: s.amount });
+        break;
+      }
+      case 'HoldReleased':
+      case 'HoldExpired': {
+        const s = event.data;
+        const at = event.type === 'HoldReleased' ? event.data.released_at : event.data.expired_at;
+        await db
+          .updateTable('spends')
+          .set({ status: event.type === 'HoldReleased' ? 'released' : 'expired', resolved_at: new Date(at), version })
+          .where('id', '=', s.spend_id)
+          .execute();
+        await changeWallet(db, s, { held: -s.amount }, at, version);
+        await changeUsage(db, s, { committed: -s.amount, held: -s.amount });
+        break;
+      }
+      case 'SpendRefunded': {
+        const s = event.data;
+        await db
+          .updateTable('spends')
+          .set({
+            refunded_amount: sql`refunded_amount + ${s.amount}`,
+            status: sql`case when refunded_amount + ${s.amount} >= captured_amount then 'refunded' else status end`,
+            version,
+          })
+          .where('id', '=', s.spend_id)
+          .execute();
+        await changeWallet(db, s, { refunded: s.amount }, s.refunded_at, version);
+        await changeUsage(db, s, { committed: -s.amount, spent: -s.amount });
+        break;
+      }
+      case 'SpendDeclined':
+        // A decline changes no balance; it lives in the log (and the audit trail) only.
+        break;
+    }
+  }
+}

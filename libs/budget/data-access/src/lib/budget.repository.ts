@@ -1,0 +1,176 @@
+import { Kysely, sql, Transaction } from 'kysely';
+import {
+  AgentUsage,
+  BudgetPolicy,
+  earliestWindowDay,
+  EMPTY_WALLET,
+  LedgerState,
+  SpendRecord,
+  walletLockKey,
+  WalletRef,
+} from '@keyledger/budget-domain';
+import type { Environment } from '@keyledger/contracts';
+import type { SpendRow } from '@keyledger/read-models';
+import type { LedgerDatabase } from './tables';
+
+type Db = Kysely<LedgerDatabase> | Transaction<LedgerDatabase>;
+const asDb = (trx: Transaction<any> | Kysely<any>) => trx as Db;
+
+export function spendRecordOf(row: SpendRow): SpendRecord {
+  return {
+    org_id: row.org_id,
+    environment: row.environment,
+    currency: row.currency,
+    spend_id: row.id,
+    agent_id: row.agent_id,
+    day: row.day,
+    amount: row.amount,
+    captured_amount: row.captured_amount,
+    refunded_amount: row.refunded_amount,
+    status: row.status,
+    expires_at: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
+  };
+}
+
+export const budgetRepository = {
+  /**
+   * Serializes every decision about one wallet, across all ledger instances: held until the
+   * transaction ends. Statements after it see everything the previous holder committed.
+   */
+  async lockWallet(trx: Transaction<any>, wallet: WalletRef): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${walletLockKey(wallet)}, 0))`.execute(trx);
+  },
+
+  /** Concurrent retries of one idempotent spend take turns, whatever wallet they name. */
+  async lockIdempotencyKey(trx: Transaction<any>, orgId: string, key: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`spend-idem:${orgId}:${key}`}, 0))`.execute(trx);
+  },
+
+  /**
+   * The agent as the keys read model has it. `for share` waits for a revocation in flight to commit
+   * (and blocks one from committing under us), so a hold is never placed for an agent whose
+   * AgentRevoked is already being swept.
+   */
+  async agentForSpend(trx: Transaction<any>, agentId: string, orgId: string, environment: Environment) {
+    return (
+      (await asDb(trx)
+        .selectFrom('agents')
+        .select(['id', 'status', 'paused_until'])
+        .where('id', '=', agentId)
+        .where('org_id', '=', orgId)
+        .where('environment', '=', environment)
+        .forShare()
+        .executeTakeFirst()) ?? null
+    );
+  },
+
+  async agentInScope(db: Kysely<any> | Transaction<any>, agentId: string, orgId: string, environment: Environment) {
+    return (
+      (await asDb(db)
+        .selectFrom('agents')
+        .select(['id', 'status', 'paused_until'])
+        .where('id', '=', agentId)
+        .where('org_id', '=', orgId)
+        .where('environment', '=', environment)
+        .executeTakeFirst()) ?? null
+    );
+  },
+
+  async spendById(db: Kysely<any> | Transaction<any>, spendId: string): Promise<SpendRow | null> {
+    return (await asDb(db).selectFrom('spends').selectAll().where('id', '=', spendId).executeTakeFirst()) ?? null;
+  },
+
+  async spendByIdempotencyKey(trx: Transaction<any>, orgId: string, key: string): Promise<SpendRow | null> {
+    return (
+      (await asDb(trx).selectFrom('spends').selectAll().where('org_id', '=', orgId).where('idempotency_key', '=', key).executeTakeFirst()) ??
+      null
+    );
+  },
+
+  async budgetOf(db: Kysely<any> | Transaction<any>, agentId: string): Promise<BudgetPolicy | null> {
+    const row = await asDb(db).selectFrom('agent_budgets').selectAll().where('agent_id', '=', agentId).executeTakeFirst();
+    if (!row) return null;
+    return {
+      currency: row.currency,
+      fixed_limit: row.fixed_limit,
+      budget_percent: row.budget_percent === null ? null : Number(row.budget_percent),
+      max_position_value: row.max_position_value,
+      limits: row.limits,
+      require_attestation: row.require_attestation,
+    };
+  },
+
+  async budgetPolicyRow(db: Kysely<any> | Transaction<any>, agentId: string) {
+    return (await asDb(db).selectFrom('agent_budgets').select(['org_id', 'environment', 'updated_at']).where('agent_id', '=', agentId).executeTakeFirst()) ?? null;
+  },
+
+  async usageOf(db: Kysely<any> | Transaction<any>, agentId: string, currency: string, now: string): Promise<AgentUsage> {
+    const totals = await asDb(db)
+      .selectFrom('agent_usage')
+      .selectAll()
+      .where('agent_id', '=', agentId)
+      .where('currency', '=', currency)
+      .executeTakeFirst();
+    const days = await asDb(db)
+      .selectFrom('agent_usage_days')
+      .select(['day', 'committed'])
+      .where('agent_id', '=', agentId)
+      .where('currency', '=', currency)
+      .where('day', '>=', earliestWindowDay(now))
+      .execute();
+    return {
+      by_day: Object.fromEntries(days.map((d) => [d.day, d.committed])),
+      committed: totals?.committed ?? 0,
+      held: totals?.held ?? 0,
+      spent: totals?.spent ?? 0,
+    };
+  },
+
+  /**
+   * The part of a wallet's ledger state one decision needs: the balance, and the budget and usage
+   * of one agent, and one spend. Read under the wallet lock, it is exactly the state a replay of
+   * the wallet's events would give for those parts.
+   */
+  async decisionState(
+    trx: Transaction<any>,
+    wallet: WalletRef,
+    parts: { agentId?: string; spend?: SpendRow | null; now: string },
+  ): Promise<LedgerState> {
+    const row = await asDb(trx)
+      .selectFrom('wallets')
+      .select(['deposits', 'captured', 'refunded', 'held'])
+      .where('org_id', '=', wallet.org_id)
+      .where('environment', '=', wallet.environment)
+      .where('currency', '=', wallet.currency)
+      .executeTakeFirst();
+    const state: { -readonly [K in keyof LedgerState]: LedgerState[K] } = { wallet: row ?? EMPTY_WALLET, budgets: {}, usage: {}, spends: {} };
+    if (parts.agentId !== undefined) {
+      const policy = await this.budgetOf(trx, parts.agentId);
+      if (policy && policy.currency === wallet.currency) state.budgets = { [parts.agentId]: policy };
+      state.usage = { [parts.agentId]: await this.usageOf(trx, parts.agentId, wallet.currency, parts.now) };
+    }
+    if (parts.spend) state.spends = { [parts.spend.id]: spendRecordOf(parts.spend) };
+    return state;
+  },
+
+  async walletBalance(db: Kysely<any> | Transaction<any>, wallet: WalletRef) {
+    return (
+      (await asDb(db)
+        .selectFrom('wallets')
+        .selectAll()
+        .where('org_id', '=', wallet.org_id)
+        .where('environment', '=', wallet.environment)
+        .where('currency', '=', wallet.currency)
+        .executeTakeFirst()) ?? null
+    );
+  },
+
+  /** Holds past their expiry, oldest first (the expiry sweep's work list). */
+  async dueHolds(db: Kysely<any>, now: Date, limit: number): Promise<SpendRow[]> {
+    return asDb(db).selectFrom('spends').selectAll().where('status', '=', 'authorized').where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+  },
+
+  async openHoldsOfAgent(db: Kysely<any> | Transaction<any>, agentId: string): Promise<SpendRow[]> {
+    return asDb(db).selectFrom('spends').selectAll().where('agent_id', '=', agentId).where('status', '=', 'authorized').execute();
+  },
+};
