@@ -21,7 +21,24 @@ interface Deltas {
   held?: number;
 }
 
-async function changeWallet(db: Kysely<LedgerDatabase>, w: WalletRef, d: Deltas, at: string, version: number) {
+async function writeWallet(db: Kysely<LedgerDatabase>, w: WalletRef, d: Deltas, at: string, version: number) {
+  // Update first: an insert's values are checked against wallet_never_negative before any conflict
+  // is found, so a hold's insert-or-update would trip it even on a funded wallet.
+  const updated = await db
+    .updateTable('wallets')
+    .set({
+      deposits: sql`deposits + ${d.deposits ?? 0}`,
+      captured: sql`captured + ${d.captured ?? 0}`,
+      refunded: sql`refunded + ${d.refunded ?? 0}`,
+      held: sql`held + ${d.held ?? 0}`,
+      updated_at: new Date(at),
+      version,
+    })
+    .where('org_id', '=', w.org_id)
+    .where('environment', '=', w.environment)
+    .where('currency', '=', w.currency)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) > 0) return;
   await db
     .insertInto('wallets')
     .values({
@@ -35,22 +52,12 @@ async function changeWallet(db: Kysely<LedgerDatabase>, w: WalletRef, d: Deltas,
       updated_at: new Date(at),
       version,
     })
-    .onConflict((oc) =>
-      oc.columns(['org_id', 'environment', 'currency']).doUpdateSet({
-        deposits: sql`wallets.deposits + ${d.deposits ?? 0}`,
-        captured: sql`wallets.captured + ${d.captured ?? 0}`,
-        refunded: sql`wallets.refunded + ${d.refunded ?? 0}`,
-        held: sql`wallets.held + ${d.held ?? 0}`,
-        updated_at: new Date(at),
-        version,
-      }),
-    )
     .execute();
 }
 
-async function changeUsage(
+async function writeUsage(
   db: Kysely<LedgerDatabase>,
-  s: { agent_id: string; currency: string; day: string },
+  s: { agent_id: string; currency: string },
   d: { committed?: number; held?: number; spent?: number },
 ) {
   const committed = d.committed ?? 0;
@@ -65,12 +72,55 @@ async function changeUsage(
       }),
     )
     .execute();
+}
+
+async function writeUsageDay(db: Kysely<LedgerDatabase>, s: { agent_id: string; currency: string; day: string }, committed: number) {
   if (committed === 0) return;
   await db
     .insertInto('agent_usage_days')
     .values({ agent_id: s.agent_id, currency: s.currency, day: s.day, committed })
     .onConflict((oc) => oc.columns(['agent_id', 'currency', 'day']).doUpdateSet({ committed: sql`agent_usage_days.committed + ${committed}` }))
     .execute();
+}
+
+type UsageDeltas = { committed: number; held: number; spent: number };
+
+/** Sums the balance changes of one call's events, so each wallet and counter row is written once. */
+class Changes {
+  readonly wallets = new Map<string, { wallet: WalletRef; d: Required<Deltas>; at: string; version: number }>();
+  readonly usage = new Map<string, { key: { agent_id: string; currency: string }; d: UsageDeltas }>();
+  readonly days = new Map<string, { key: { agent_id: string; currency: string; day: string }; committed: number }>();
+
+  wallet(w: WalletRef, d: Deltas, at: string, version: number) {
+    const k = `${w.org_id}|${w.environment}|${w.currency}`;
+    const e = this.wallets.get(k) ?? { wallet: w, d: { deposits: 0, captured: 0, refunded: 0, held: 0 }, at, version };
+    e.d.deposits += d.deposits ?? 0;
+    e.d.captured += d.captured ?? 0;
+    e.d.refunded += d.refunded ?? 0;
+    e.d.held += d.held ?? 0;
+    e.at = at;
+    e.version = version;
+    this.wallets.set(k, e);
+  }
+
+  agent(s: { agent_id: string; currency: string; day: string }, d: Partial<UsageDeltas>) {
+    const k = `${s.agent_id}|${s.currency}`;
+    const u = this.usage.get(k) ?? { key: { agent_id: s.agent_id, currency: s.currency }, d: { committed: 0, held: 0, spent: 0 } };
+    u.d.committed += d.committed ?? 0;
+    u.d.held += d.held ?? 0;
+    u.d.spent += d.spent ?? 0;
+    this.usage.set(k, u);
+    const dk = `${k}|${s.day}`;
+    const day = this.days.get(dk) ?? { key: { agent_id: s.agent_id, currency: s.currency, day: s.day }, committed: 0 };
+    day.committed += d.committed ?? 0;
+    this.days.set(dk, day);
+  }
+
+  async flush(db: Kysely<LedgerDatabase>) {
+    for (const e of this.wallets.values()) await writeWallet(db, e.wallet, e.d, e.at, e.version);
+    for (const u of this.usage.values()) await writeUsage(db, u.key, u.d);
+    for (const d of this.days.values()) await writeUsageDay(db, d.key, d.committed);
+  }
 }
 
 /**
@@ -82,6 +132,9 @@ export async function projectBudgetEvents(
   events: readonly Pick<EventRow, 'type' | 'data' | 'position'>[],
 ): Promise<void> {
   const db = trx as Kysely<LedgerDatabase>;
+  const changes = new Changes();
+  const changeWallet = (_: unknown, w: WalletRef, d: Deltas, at: string, version: number) => changes.wallet(w, d, at, version);
+  const changeUsage = async (_: unknown, s: { agent_id: string; currency: string; day: string }, d: Partial<UsageDeltas>) => changes.agent(s, d);
   for (const stored of events) {
     if (!HANDLED.has(stored.type)) continue;
     const event = { type: stored.type, data: stored.data } as unknown as LedgerEvent;
@@ -186,4 +239,5 @@ export async function projectBudgetEvents(
         break;
     }
   }
+  await changes.flush(db);
 }

@@ -13,6 +13,8 @@ import type { Environment } from '@keyledger/contracts';
 import type { SpendRow } from '@keyledger/read-models';
 import type { LedgerDatabase } from './tables';
 
+type BudgetRowJson = BudgetPolicy & { budget_percent: number | string | null };
+type UsageJson = { committed: number; held: number; spent: number };
 type Db = Kysely<LedgerDatabase> | Transaction<LedgerDatabase>;
 const asDb = (trx: Transaction<any> | Kysely<any>) => trx as Db;
 
@@ -136,18 +138,41 @@ export const budgetRepository = {
     wallet: WalletRef,
     parts: { agentId?: string; spend?: SpendRow | null; now: string },
   ): Promise<LedgerState> {
-    const row = await asDb(trx)
-      .selectFrom('wallets')
-      .select(['deposits', 'captured', 'refunded', 'held'])
-      .where('org_id', '=', wallet.org_id)
-      .where('environment', '=', wallet.environment)
-      .where('currency', '=', wallet.currency)
-      .executeTakeFirst();
-    const state: { -readonly [K in keyof LedgerState]: LedgerState[K] } = { wallet: row ?? EMPTY_WALLET, budgets: {}, usage: {}, spends: {} };
-    if (parts.agentId !== undefined) {
-      const policy = await this.budgetOf(trx, parts.agentId);
-      if (policy && policy.currency === wallet.currency) state.budgets = { [parts.agentId]: policy };
-      state.usage = { [parts.agentId]: await this.usageOf(trx, parts.agentId, wallet.currency, parts.now) };
+    const agentId = parts.agentId ?? null;
+    // One round trip for everything a decision reads: it runs under the wallet lock.
+    const { rows } = await sql<{ wallet: LedgerState['wallet'] | null; budget: BudgetRowJson | null; usage: UsageJson | null; days: { day: string; committed: number }[] }>`
+      select
+        (select json_build_object('deposits', deposits, 'captured', captured, 'refunded', refunded, 'held', held)
+           from wallets where org_id = ${wallet.org_id} and environment = ${wallet.environment} and currency = ${wallet.currency}) as wallet,
+        (select row_to_json(b) from agent_budgets b where b.agent_id = ${agentId}) as budget,
+        (select json_build_object('committed', committed, 'held', held, 'spent', spent)
+           from agent_usage where agent_id = ${agentId} and currency = ${wallet.currency}) as usage,
+        (select coalesce(json_agg(json_build_object('day', day, 'committed', committed)), '[]'::json)
+           from agent_usage_days where agent_id = ${agentId} and currency = ${wallet.currency} and day >= ${earliestWindowDay(parts.now)}) as days`.execute(trx);
+    const row = rows[0];
+    const state: { -readonly [K in keyof LedgerState]: LedgerState[K] } = { wallet: row.wallet ?? EMPTY_WALLET, budgets: {}, usage: {}, spends: {} };
+    if (agentId !== null) {
+      const b = row.budget;
+      if (b && b.currency === wallet.currency) {
+        state.budgets = {
+          [agentId]: {
+            currency: b.currency,
+            fixed_limit: b.fixed_limit,
+            budget_percent: b.budget_percent === null ? null : Number(b.budget_percent),
+            max_position_value: b.max_position_value,
+            limits: b.limits,
+            require_attestation: b.require_attestation,
+          },
+        };
+      }
+      state.usage = {
+        [agentId]: {
+          by_day: Object.fromEntries(row.days.map((d) => [d.day, d.committed])),
+          committed: row.usage?.committed ?? 0,
+          held: row.usage?.held ?? 0,
+          spent: row.usage?.spent ?? 0,
+        },
+      };
     }
     if (parts.spend) state.spends = { [parts.spend.id]: spendRecordOf(parts.spend) };
     return state;

@@ -5,6 +5,7 @@ import { CommandRunner, INLINE_PROJECTION, InfrastructureModule, pingController 
 import { LedgerController } from './ledger.controller';
 import { AgentRevocationProcessor, HoldExpirySweep, LEDGER_CLOCK } from './ledger.processors';
 import { LedgerService } from './ledger.service';
+import { WalletBatcher } from './wallet-batcher';
 
 @Module({
   imports: [InfrastructureModule.forRoot({ service: Services.budgetLedger, outboxRelay: true })],
@@ -13,6 +14,7 @@ import { LedgerService } from './ledger.service';
     { provide: INLINE_PROJECTION, useValue: projectBudgetEvents },
     { provide: LEDGER_CLOCK, useValue: () => new Date() },
     CommandRunner,
+    WalletBatcher,
     LedgerService,
     HoldExpirySweep,
     AgentRevocationProcessor,

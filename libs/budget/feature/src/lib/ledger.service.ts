@@ -28,7 +28,8 @@ import {
 } from '@keyledger/budget-domain';
 import { budgetRepository as repo } from '@keyledger/budget-data-access';
 import { DomainError } from '@keyledger/domain';
-import { CommandRunner, DB, eventMetadata, UnitOfWork } from '@keyledger/nest';
+import { DB, eventMetadata, UnitOfWork } from '@keyledger/nest';
+import { WalletBatcher } from './wallet-batcher';
 import { spendView, SpendRow } from '@keyledger/read-models';
 
 type Declined = Extract<LedgerEvent, { type: 'SpendDeclined' }>['data'];
@@ -44,6 +45,28 @@ function declineError(d: Declined): DomainError {
   if (d.code === 'AGENT_PAUSED') return new DomainError(d.code, DECLINE_MESSAGES[d.code], { paused_until: d.paused_until ?? null });
   if (d.code === 'AGENT_REVOKED') return new DomainError(d.code, DECLINE_MESSAGES[d.code], {});
   return new DomainError(d.code, DECLINE_MESSAGES[d.code], { limiting_factor: d.limiting_factor, limit: d.limit, used: d.used, remaining: d.remaining });
+}
+
+/** The spend as its authorizing events describe it (a fresh spend: nothing else has happened to it yet). */
+function spendViewOf(events: readonly LedgerEvent[]): SpendView {
+  const authorized = events[0] as Extract<LedgerEvent, { type: 'SpendAuthorized' }>;
+  const captured = events.find((e) => e.type === 'SpendCaptured') as Extract<LedgerEvent, { type: 'SpendCaptured' }> | undefined;
+  const a = authorized.data;
+  return {
+    id: a.spend_id,
+    agent_id: a.agent_id,
+    amount: a.amount,
+    captured_amount: captured?.data.amount ?? 0,
+    refunded_amount: 0,
+    currency: a.currency,
+    status: captured ? 'captured' : 'authorized',
+    merchant: a.merchant,
+    description: a.description,
+    attestation_id: null,
+    attestation: a.attestation,
+    created_at: a.authorized_at,
+    expires_at: a.expires_at,
+  };
 }
 
 const notFound = (what: string) => new DomainError('NOT_FOUND', `no such ${what}`);
@@ -64,14 +87,13 @@ function effectiveStatus(agent: { status: 'active' | 'paused' | 'revoked'; pause
 @Injectable()
 export class LedgerService {
   constructor(
-    private readonly runner: CommandRunner,
+    private readonly wallets: WalletBatcher,
     @Inject(DB) private readonly db: Kysely<any>,
   ) {}
 
   deposit(request: DepositRequest, meta: CommandMeta, now = new Date()): Promise<{ balance: BalanceView }> {
     const wallet = this.walletOf(request.caller, request.currency);
-    return this.runner.run(async (uow) => {
-      await repo.lockWallet(uow.trx, wallet);
+    return this.wallets.submit(wallet, async (uow) => {
       await this.decideAndAppend(uow, walletStream(wallet), 'any', { type: 'DepositFunds', data: { wallet, amount: request.amount, now: now.toISOString() } }, await repo.decisionState(uow.trx, wallet, { now: now.toISOString() }), meta, wallet);
       const row = await repo.walletBalance(uow.trx, wallet);
       const balance = row ?? { deposits: 0, captured: 0, refunded: 0, held: 0 };
@@ -93,10 +115,9 @@ export class LedgerService {
       require_attestation: request.require_attestation ?? false,
     };
     const wallet = this.walletOf(caller, request.currency);
-    return this.runner.run(async (uow) => {
+    return this.wallets.submit(wallet, async (uow) => {
       const agent = await repo.agentInScope(uow.trx, request.agent_id, caller.org_id, caller.environment);
       if (!agent) throw notFound('agent');
-      await repo.lockWallet(uow.trx, wallet);
       const state = await repo.decisionState(uow.trx, wallet, { now: now.toISOString() });
       await this.decideAndAppend(uow, budgetStream(agent.id), 'any', { type: 'SetBudget', data: { wallet, agent_id: agent.id, policy, now: now.toISOString() } }, state, meta, wallet, agent.id);
       return this.budgetView(uow.trx, agent.id, now);
@@ -123,13 +144,12 @@ export class LedgerService {
     if (caller.agent_id !== null && caller.agent_id !== agentId) throw notFound('agent');
     const wallet = this.walletOf(caller, request.currency);
     const key = meta.idempotency_key;
-    const outcome = await this.runner.run(async (uow): Promise<{ spend: SpendView } | { declined: Declined }> => {
+    const outcome = await this.wallets.submit(wallet, async (uow): Promise<{ spend: SpendView } | { declined: Declined }> => {
       if (key !== null) {
         await repo.lockIdempotencyKey(uow.trx, caller.org_id, key);
         const first = await repo.spendByIdempotencyKey(uow.trx, caller.org_id, key);
         if (first) return { spend: this.sameSpend(first, request, agentId) };
       }
-      await repo.lockWallet(uow.trx, wallet);
       const agent = await repo.agentForSpend(uow.trx, agentId, caller.org_id, caller.environment);
       if (!agent) throw notFound('agent');
       const state = await repo.decisionState(uow.trx, wallet, { agentId, now: now.toISOString() });
@@ -160,7 +180,7 @@ export class LedgerService {
         agentId,
       );
       if (events[0]?.type === 'SpendDeclined') return { declined: events[0].data };
-      return { spend: spendView((await repo.spendById(uow.trx, spendId)) as SpendRow) };
+      return { spend: spendViewOf(events) };
     });
     // The decline is committed (it is an event in the log) before the caller hears about it.
     if ('declined' in outcome) throw declineError(outcome.declined);
@@ -214,12 +234,11 @@ export class LedgerService {
   }
 
   /** Decides a command about one existing spend under its wallet's lock. */
-  private onSpendRow(spendId: string, meta: CommandMeta, command: LedgerCommand, now: Date): Promise<readonly LedgerEvent[]> {
-    return this.runner.run(async (uow) => {
-      const before = await repo.spendById(uow.trx, spendId);
-      if (!before) throw notFound('spend');
-      const wallet: WalletRef = { org_id: before.org_id, environment: before.environment, currency: before.currency };
-      await repo.lockWallet(uow.trx, wallet);
+  private async onSpendRow(spendId: string, meta: CommandMeta, command: LedgerCommand, now: Date): Promise<readonly LedgerEvent[]> {
+    const before = await repo.spendById(this.db, spendId);
+    if (!before) throw notFound('spend');
+    const wallet: WalletRef = { org_id: before.org_id, environment: before.environment, currency: before.currency };
+    return this.wallets.submit(wallet, async (uow) => {
       const spend = await repo.spendById(uow.trx, spendId);
       const state = await repo.decisionState(uow.trx, wallet, { spend, now: now.toISOString() });
       return this.decideAndAppend(uow, spendStream(spendId), 'any', command, state, meta, wallet, before.agent_id);
