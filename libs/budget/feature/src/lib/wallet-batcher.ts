@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { walletLockKey, WalletRef } from '@keyledger/budget-domain';
 import { budgetRepository } from '@keyledger/budget-data-access';
 import { DomainError } from '@keyledger/domain';
-import { CommandRunner, UnitOfWork } from '@keyledger/nest';
+import { CommandRunner, LOGGER, UnitOfWork } from '@keyledger/nest';
 
 type Work<T> = (uow: UnitOfWork) => Promise<T>;
 interface Job {
@@ -25,7 +26,10 @@ const MAX_BATCH = 100;
 export class WalletBatcher {
   private readonly queues = new Map<string, Job[]>();
 
-  constructor(private readonly runner: CommandRunner) {}
+  constructor(
+    private readonly runner: CommandRunner,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   submit<T>(wallet: WalletRef, work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -45,8 +49,10 @@ export class WalletBatcher {
     const queue = this.queues.get(key) as Job[];
     while (queue.length > 0) {
       const batch = queue.splice(0, MAX_BATCH);
+      const started = performance.now();
       try {
         this.settle(batch, await this.runBatch(wallet, batch));
+        this.logger.debug({ wallet: key, commands: batch.length, ms: Math.round(performance.now() - started) }, 'wallet batch committed');
       } catch (error) {
         // Something unexpected aborted the shared transaction: give each command its own, so one
         // bad command cannot fail the others.
