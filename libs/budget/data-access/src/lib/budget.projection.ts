@@ -1,4 +1,4 @@
-import { Kysely, sql, Transaction } from 'kysely';
+import { Insertable, Kysely, sql, Transaction } from 'kysely';
 import type { EventRow } from '@keyledger/event-store';
 import type { LedgerEvent, WalletRef } from '@keyledger/budget-domain';
 import type { LedgerDatabase } from './tables';
@@ -21,7 +21,13 @@ interface Deltas {
   held?: number;
 }
 
-async function writeWallet(db: Kysely<LedgerDatabase>, w: WalletRef, d: Deltas, at: string, version: number) {
+async function writeWallet(
+  db: Kysely<LedgerDatabase>,
+  w: WalletRef,
+  d: Deltas,
+  at: string,
+  version: number,
+) {
   // Update first: an insert's values are checked against wallet_never_negative before any conflict
   // is found, so a hold's insert-or-update would trip it even on a funded wallet.
   const updated = await db
@@ -55,45 +61,34 @@ async function writeWallet(db: Kysely<LedgerDatabase>, w: WalletRef, d: Deltas, 
     .execute();
 }
 
-async function writeUsage(
-  db: Kysely<LedgerDatabase>,
-  s: { agent_id: string; currency: string },
-  d: { committed?: number; held?: number; spent?: number },
-) {
-  const committed = d.committed ?? 0;
-  await db
-    .insertInto('agent_usage')
-    .values({ agent_id: s.agent_id, currency: s.currency, committed, held: d.held ?? 0, spent: d.spent ?? 0 })
-    .onConflict((oc) =>
-      oc.columns(['agent_id', 'currency']).doUpdateSet({
-        committed: sql`agent_usage.committed + ${committed}`,
-        held: sql`agent_usage.held + ${d.held ?? 0}`,
-        spent: sql`agent_usage.spent + ${d.spent ?? 0}`,
-      }),
-    )
-    .execute();
-}
-
-async function writeUsageDay(db: Kysely<LedgerDatabase>, s: { agent_id: string; currency: string; day: string }, committed: number) {
-  if (committed === 0) return;
-  await db
-    .insertInto('agent_usage_days')
-    .values({ agent_id: s.agent_id, currency: s.currency, day: s.day, committed })
-    .onConflict((oc) => oc.columns(['agent_id', 'currency', 'day']).doUpdateSet({ committed: sql`agent_usage_days.committed + ${committed}` }))
-    .execute();
-}
-
 type UsageDeltas = { committed: number; held: number; spent: number };
 
 /** Sums the balance changes of one call's events, so each wallet and counter row is written once. */
 class Changes {
-  readonly wallets = new Map<string, { wallet: WalletRef; d: Required<Deltas>; at: string; version: number }>();
-  readonly usage = new Map<string, { key: { agent_id: string; currency: string }; d: UsageDeltas }>();
-  readonly days = new Map<string, { key: { agent_id: string; currency: string; day: string }; committed: number }>();
+  readonly wallets = new Map<
+    string,
+    { wallet: WalletRef; d: Required<Deltas>; at: string; version: number }
+  >();
+  readonly usage = new Map<
+    string,
+    { key: { agent_id: string; currency: string }; d: UsageDeltas }
+  >();
+  readonly days = new Map<
+    string,
+    {
+      key: { agent_id: string; currency: string; day: string };
+      committed: number;
+    }
+  >();
 
   wallet(w: WalletRef, d: Deltas, at: string, version: number) {
     const k = `${w.org_id}|${w.environment}|${w.currency}`;
-    const e = this.wallets.get(k) ?? { wallet: w, d: { deposits: 0, captured: 0, refunded: 0, held: 0 }, at, version };
+    const e = this.wallets.get(k) ?? {
+      wallet: w,
+      d: { deposits: 0, captured: 0, refunded: 0, held: 0 },
+      at,
+      version,
+    };
     e.d.deposits += d.deposits ?? 0;
     e.d.captured += d.captured ?? 0;
     e.d.refunded += d.refunded ?? 0;
@@ -103,23 +98,53 @@ class Changes {
     this.wallets.set(k, e);
   }
 
-  agent(s: { agent_id: string; currency: string; day: string }, d: Partial<UsageDeltas>) {
+  agent(
+    s: { agent_id: string; currency: string; day: string },
+    d: Partial<UsageDeltas>,
+  ) {
     const k = `${s.agent_id}|${s.currency}`;
-    const u = this.usage.get(k) ?? { key: { agent_id: s.agent_id, currency: s.currency }, d: { committed: 0, held: 0, spent: 0 } };
+    const u = this.usage.get(k) ?? {
+      key: { agent_id: s.agent_id, currency: s.currency },
+      d: { committed: 0, held: 0, spent: 0 },
+    };
     u.d.committed += d.committed ?? 0;
     u.d.held += d.held ?? 0;
     u.d.spent += d.spent ?? 0;
     this.usage.set(k, u);
     const dk = `${k}|${s.day}`;
-    const day = this.days.get(dk) ?? { key: { agent_id: s.agent_id, currency: s.currency, day: s.day }, committed: 0 };
+    const day = this.days.get(dk) ?? {
+      key: { agent_id: s.agent_id, currency: s.currency, day: s.day },
+      committed: 0,
+    };
     day.committed += d.committed ?? 0;
     this.days.set(dk, day);
   }
 
   async flush(db: Kysely<LedgerDatabase>) {
     for (const e of this.wallets.values()) await writeWallet(db, e.wallet, e.d, e.at, e.version);
-    for (const u of this.usage.values()) await writeUsage(db, u.key, u.d);
-    for (const d of this.days.values()) await writeUsageDay(db, d.key, d.committed);
+    // One statement for all the agents' counters, one for all their days.
+    const usage = [...this.usage.values()].map((u) => ({ ...u.key, ...u.d }));
+    if (usage.length > 0) {
+      await db
+        .insertInto('agent_usage')
+        .values(usage)
+        .onConflict((oc) =>
+          oc.columns(['agent_id', 'currency']).doUpdateSet({
+            committed: sql`agent_usage.committed + excluded.committed`,
+            held: sql`agent_usage.held + excluded.held`,
+            spent: sql`agent_usage.spent + excluded.spent`,
+          }),
+        )
+        .execute();
+    }
+    const days = [...this.days.values()].filter((d) => d.committed !== 0).map((d) => ({ ...d.key, committed: d.committed }));
+    if (days.length > 0) {
+      await db
+        .insertInto('agent_usage_days')
+        .values(days)
+        .onConflict((oc) => oc.columns(['agent_id', 'currency', 'day']).doUpdateSet({ committed: sql`agent_usage_days.committed + excluded.committed` }))
+        .execute();
+    }
   }
 }
 
@@ -133,15 +158,44 @@ export async function projectBudgetEvents(
 ): Promise<void> {
   const db = trx as Kysely<LedgerDatabase>;
   const changes = new Changes();
-  const changeWallet = (_: unknown, w: WalletRef, d: Deltas, at: string, version: number) => changes.wallet(w, d, at, version);
-  const changeUsage = async (_: unknown, s: { agent_id: string; currency: string; day: string }, d: Partial<UsageDeltas>) => changes.agent(s, d);
+  // New spends are inserted together; an update to one of them first writes what is waiting.
+  const newSpends = new Map<string, Insertable<LedgerDatabase['spends']>>();
+  const insertNewSpends = async () => {
+    if (newSpends.size === 0) return;
+    await db
+      .insertInto('spends')
+      .values([...newSpends.values()])
+      .execute();
+    newSpends.clear();
+  };
+  const changeWallet = (
+    _: unknown,
+    w: WalletRef,
+    d: Deltas,
+    at: string,
+    version: number,
+  ) => changes.wallet(w, d, at, version);
+  const changeUsage = async (
+    _: unknown,
+    s: { agent_id: string; currency: string; day: string },
+    d: Partial<UsageDeltas>,
+  ) => changes.agent(s, d);
   for (const stored of events) {
     if (!HANDLED.has(stored.type)) continue;
-    const event = { type: stored.type, data: stored.data } as unknown as LedgerEvent;
+    const event = {
+      type: stored.type,
+      data: stored.data,
+    } as unknown as LedgerEvent;
     const version = stored.position;
     switch (event.type) {
       case 'FundsDeposited':
-        await changeWallet(db, event.data, { deposits: event.data.amount }, event.data.deposited_at, version);
+        await changeWallet(
+          db,
+          event.data,
+          { deposits: event.data.amount },
+          event.data.deposited_at,
+          version,
+        );
         break;
       case 'BudgetSet': {
         const b = event.data;
@@ -166,30 +220,28 @@ export async function projectBudgetEvents(
       }
       case 'SpendAuthorized': {
         const s = event.data;
-        await db
-          .insertInto('spends')
-          .values({
-            id: s.spend_id,
-            org_id: s.org_id,
-            environment: s.environment,
-            agent_id: s.agent_id,
-            currency: s.currency,
-            amount: s.amount,
-            captured_amount: 0,
-            refunded_amount: 0,
-            status: 'authorized',
-            merchant: s.merchant,
-            description: s.description,
-            attestation: s.attestation === null ? null : JSON.stringify(s.attestation),
-            attestation_id: null,
-            idempotency_key: s.idempotency_key,
-            day: s.day,
-            created_at: new Date(s.authorized_at),
-            expires_at: s.expires_at === null ? null : new Date(s.expires_at),
-            resolved_at: null,
-            version,
-          })
-          .execute();
+        newSpends.set(s.spend_id, {
+          id: s.spend_id,
+          org_id: s.org_id,
+          environment: s.environment,
+          agent_id: s.agent_id,
+          currency: s.currency,
+          amount: s.amount,
+          captured_amount: 0,
+          refunded_amount: 0,
+          status: 'authorized',
+          merchant: s.merchant,
+          description: s.description,
+          attestation:
+            s.attestation === null ? null : JSON.stringify(s.attestation),
+          attestation_id: null,
+          idempotency_key: s.idempotency_key,
+          day: s.day,
+          created_at: new Date(s.authorized_at),
+          expires_at: s.expires_at === null ? null : new Date(s.expires_at),
+          resolved_at: null,
+          version,
+        });
         await changeWallet(db, s, { held: s.amount }, s.authorized_at, version);
         await changeUsage(db, s, { committed: s.amount, held: s.amount });
         break;
@@ -197,22 +249,42 @@ export async function projectBudgetEvents(
       case 'SpendCaptured': {
         const s = event.data;
         const hold = s.amount + s.released_amount;
-        await db
-          .updateTable('spends')
-          .set({ status: 'captured', captured_amount: s.amount, expires_at: null, resolved_at: new Date(s.captured_at), version })
-          .where('id', '=', s.spend_id)
-          .execute();
-        await changeWallet(db, s, { held: -hold, captured: s.amount }, s.captured_at, version);
-        await changeUsage(db, s, { committed: -s.released_amount, held: -hold, spent: s.amount });
+        const captured = { status: 'captured' as const, captured_amount: s.amount, expires_at: null, resolved_at: new Date(s.captured_at), version };
+        const fresh = newSpends.get(s.spend_id);
+        if (fresh) Object.assign(fresh, captured);
+        else {
+          await insertNewSpends();
+          await db.updateTable('spends').set(captured).where('id', '=', s.spend_id).execute();
+        }
+        await changeWallet(
+          db,
+          s,
+          { held: -hold, captured: s.amount },
+          s.captured_at,
+          version,
+        );
+        await changeUsage(db, s, {
+          committed: -s.released_amount,
+          held: -hold,
+          spent: s.amount,
+        });
         break;
       }
       case 'HoldReleased':
       case 'HoldExpired': {
         const s = event.data;
-        const at = event.type === 'HoldReleased' ? event.data.released_at : event.data.expired_at;
+        const at =
+          event.type === 'HoldReleased'
+            ? event.data.released_at
+            : event.data.expired_at;
+        await insertNewSpends();
         await db
           .updateTable('spends')
-          .set({ status: event.type === 'HoldReleased' ? 'released' : 'expired', resolved_at: new Date(at), version })
+          .set({
+            status: event.type === 'HoldReleased' ? 'released' : 'expired',
+            resolved_at: new Date(at),
+            version,
+          })
           .where('id', '=', s.spend_id)
           .execute();
         await changeWallet(db, s, { held: -s.amount }, at, version);
@@ -221,6 +293,7 @@ export async function projectBudgetEvents(
       }
       case 'SpendRefunded': {
         const s = event.data;
+        await insertNewSpends();
         await db
           .updateTable('spends')
           .set({
@@ -230,7 +303,13 @@ export async function projectBudgetEvents(
           })
           .where('id', '=', s.spend_id)
           .execute();
-        await changeWallet(db, s, { refunded: s.amount }, s.refunded_at, version);
+        await changeWallet(
+          db,
+          s,
+          { refunded: s.amount },
+          s.refunded_at,
+          version,
+        );
         await changeUsage(db, s, { committed: -s.amount, spent: -s.amount });
         break;
       }
@@ -239,5 +318,6 @@ export async function projectBudgetEvents(
         break;
     }
   }
+  await insertNewSpends();
   await changes.flush(db);
 }

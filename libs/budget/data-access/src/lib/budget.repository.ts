@@ -34,6 +34,33 @@ export function spendRecordOf(row: SpendRow): SpendRecord {
   };
 }
 
+/** An agent's budget (when in the wallet's currency) and usage, from their JSON columns. */
+function agentParts(
+  agentId: string,
+  wallet: WalletRef,
+  row: { budget: BudgetRowJson | null; usage: UsageJson | null; days: { day: string; committed: number }[] },
+): Pick<LedgerState, 'budgets' | 'usage'> {
+  const b = row.budget;
+  const budgets: Record<string, BudgetPolicy> = {};
+  if (b && b.currency === wallet.currency) {
+    budgets[agentId] = {
+      currency: b.currency,
+      fixed_limit: b.fixed_limit,
+      budget_percent: b.budget_percent === null ? null : Number(b.budget_percent),
+      max_position_value: b.max_position_value,
+      limits: b.limits,
+      require_attestation: b.require_attestation,
+    };
+  }
+  const usage: AgentUsage = {
+    by_day: Object.fromEntries(row.days.map((d) => [d.day, d.committed])),
+    committed: row.usage?.committed ?? 0,
+    held: row.usage?.held ?? 0,
+    spent: row.usage?.spent ?? 0,
+  };
+  return { budgets, usage: { [agentId]: usage } };
+}
+
 export const budgetRepository = {
   /**
    * Serializes every decision about one wallet, across all ledger instances: held until the
@@ -64,6 +91,26 @@ export const budgetRepository = {
         .forShare()
         .executeTakeFirst()) ?? null
     );
+  },
+
+  /**
+   * The agent, share-locked as in `agentForSpend`, together with its budget and usage, in one round
+   * trip (the budget tables are only written under the wallet lock the caller holds).
+   */
+  async agentWithBudgetForSpend(trx: Transaction<any>, wallet: WalletRef, agentId: string, since: string) {
+    const { rows } = await sql<{ id: string; status: 'active' | 'paused' | 'revoked'; paused_until: Date | null; budget: BudgetRowJson | null; usage: UsageJson | null; days: { day: string; committed: number }[] }>`
+      select a.id, a.status, a.paused_until,
+        (select row_to_json(b) from agent_budgets b where b.agent_id = a.id) as budget,
+        (select json_build_object('committed', committed, 'held', held, 'spent', spent)
+           from agent_usage where agent_id = a.id and currency = ${wallet.currency}) as usage,
+        (select coalesce(json_agg(json_build_object('day', day, 'committed', committed)), '[]'::json)
+           from agent_usage_days where agent_id = a.id and currency = ${wallet.currency} and day >= ${earliestWindowDay(since)}) as days
+      from agents a
+      where a.id = ${agentId} and a.org_id = ${wallet.org_id} and a.environment = ${wallet.environment}
+      for share of a`.execute(trx);
+    const row = rows[0];
+    if (!row) return null;
+    return { agent: { id: row.id, status: row.status, paused_until: row.paused_until }, ...agentParts(agentId, wallet, row) };
   },
 
   async agentInScope(db: Kysely<any> | Transaction<any>, agentId: string, orgId: string, environment: Environment) {
@@ -103,7 +150,7 @@ export const budgetRepository = {
   },
 
   async budgetPolicyRow(db: Kysely<any> | Transaction<any>, agentId: string) {
-    return (await asDb(db).selectFrom('agent_budgets').select(['org_id', 'environment', 'updated_at']).where('agent_id', '=', agentId).executeTakeFirst()) ?? null;
+    return (await asDb(db).selectFrom('agent_budgets').select(['org_id', 'environment', 'currency', 'updated_at']).where('agent_id', '=', agentId).executeTakeFirst()) ?? null;
   },
 
   async usageOf(db: Kysely<any> | Transaction<any>, agentId: string, currency: string, now: string): Promise<AgentUsage> {
@@ -152,27 +199,9 @@ export const budgetRepository = {
     const row = rows[0];
     const state: { -readonly [K in keyof LedgerState]: LedgerState[K] } = { wallet: row.wallet ?? EMPTY_WALLET, budgets: {}, usage: {}, spends: {} };
     if (agentId !== null) {
-      const b = row.budget;
-      if (b && b.currency === wallet.currency) {
-        state.budgets = {
-          [agentId]: {
-            currency: b.currency,
-            fixed_limit: b.fixed_limit,
-            budget_percent: b.budget_percent === null ? null : Number(b.budget_percent),
-            max_position_value: b.max_position_value,
-            limits: b.limits,
-            require_attestation: b.require_attestation,
-          },
-        };
-      }
-      state.usage = {
-        [agentId]: {
-          by_day: Object.fromEntries(row.days.map((d) => [d.day, d.committed])),
-          committed: row.usage?.committed ?? 0,
-          held: row.usage?.held ?? 0,
-          spent: row.usage?.spent ?? 0,
-        },
-      };
+      const parts = agentParts(agentId, wallet, row);
+      state.budgets = parts.budgets;
+      state.usage = parts.usage;
     }
     if (parts.spend) state.spends = { [parts.spend.id]: spendRecordOf(parts.spend) };
     return state;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   BalanceView,
   BudgetView,
@@ -18,18 +18,18 @@ import {
   BudgetPolicy,
   effectiveBudget,
   LedgerCommand,
-  ledgerDecider,
   LedgerEvent,
+  LedgerState,
   newSpendId,
-  spendStream,
+  NO_USAGE,
   walletAvailable,
   walletStream,
   WalletRef,
 } from '@keyledger/budget-domain';
 import { budgetRepository as repo } from '@keyledger/budget-data-access';
 import { DomainError } from '@keyledger/domain';
-import { DB, eventMetadata, UnitOfWork } from '@keyledger/nest';
-import { WalletBatcher } from './wallet-batcher';
+import { DB, eventMetadata } from '@keyledger/nest';
+import { WalletBatch, WalletBatcher } from './wallet-batcher';
 import { spendView, SpendRow } from '@keyledger/read-models';
 
 type Declined = Extract<LedgerEvent, { type: 'SpendDeclined' }>['data'];
@@ -93,15 +93,14 @@ export class LedgerService {
 
   deposit(request: DepositRequest, meta: CommandMeta, now = new Date()): Promise<{ balance: BalanceView }> {
     const wallet = this.walletOf(request.caller, request.currency);
-    return this.wallets.submit(wallet, async (uow) => {
-      await this.decideAndAppend(uow, walletStream(wallet), 'any', { type: 'DepositFunds', data: { wallet, amount: request.amount, now: now.toISOString() } }, await repo.decisionState(uow.trx, wallet, { now: now.toISOString() }), meta, wallet);
-      const row = await repo.walletBalance(uow.trx, wallet);
-      const balance = row ?? { deposits: 0, captured: 0, refunded: 0, held: 0 };
+    return this.wallets.submit(wallet, async (batch) => {
+      batch.decide({ type: 'DepositFunds', data: { wallet, amount: request.amount, now: now.toISOString() } }, walletStream(wallet), this.metadata(meta, wallet));
+      const balance = batch.state.wallet;
       return { balance: { currency: wallet.currency, available: walletAvailable(balance), held: balance.held } };
     });
   }
 
-  setBudget(request: SetBudgetRequest, meta: CommandMeta, now = new Date()): Promise<BudgetView> {
+  async setBudget(request: SetBudgetRequest, meta: CommandMeta, now = new Date()): Promise<BudgetView> {
     const { caller } = request;
     if (caller.agent_id !== null) {
       throw new DomainError('PERMISSION_DENIED', 'a key bound to an agent cannot set budgets', { required_scope: 'agents:write' });
@@ -114,13 +113,14 @@ export class LedgerService {
       limits: request.limits ?? [],
       require_attestation: request.require_attestation ?? false,
     };
+    const agent = await repo.agentInScope(this.db, request.agent_id, caller.org_id, caller.environment);
+    if (!agent) throw notFound('agent');
     const wallet = this.walletOf(caller, request.currency);
-    return this.wallets.submit(wallet, async (uow) => {
-      const agent = await repo.agentInScope(uow.trx, request.agent_id, caller.org_id, caller.environment);
-      if (!agent) throw notFound('agent');
-      const state = await repo.decisionState(uow.trx, wallet, { now: now.toISOString() });
-      await this.decideAndAppend(uow, budgetStream(agent.id), 'any', { type: 'SetBudget', data: { wallet, agent_id: agent.id, policy, now: now.toISOString() } }, state, meta, wallet, agent.id);
-      return this.budgetView(uow.trx, agent.id, now);
+    return this.wallets.submit(wallet, async (batch) => {
+      const at = now.toISOString();
+      await batch.ensureAgent(agent.id, at);
+      batch.decide({ type: 'SetBudget', data: { wallet, agent_id: agent.id, policy, now: at } }, budgetStream(agent.id), this.metadata(meta, wallet, agent.id));
+      return budgetViewOf(agent.id, batch.state, at, now);
     });
   }
 
@@ -129,7 +129,12 @@ export class LedgerService {
     if (caller.agent_id !== null && caller.agent_id !== request.agent_id) throw notFound('agent');
     const agent = await repo.agentInScope(this.db, request.agent_id, caller.org_id, caller.environment);
     if (!agent) throw notFound('agent');
-    return this.budgetView(this.db, agent.id, now);
+    const row = await repo.budgetPolicyRow(this.db, agent.id);
+    if (!row) return budgetViewOf(agent.id, null, null, now);
+    const wallet: WalletRef = { org_id: row.org_id, environment: row.environment, currency: row.currency };
+    // Plain reads, no lock: a snapshot of committed state, as any GET.
+    const state = await this.db.transaction().execute((trx) => repo.decisionState(trx, wallet, { agentId: agent.id, now: now.toISOString() }));
+    return budgetViewOf(agent.id, state, new Date(row.updated_at).toISOString(), now);
   }
 
   async createSpend(request: CreateSpendRequest, meta: CommandMeta, now = new Date()): Promise<SpendView> {
@@ -144,20 +149,16 @@ export class LedgerService {
     if (caller.agent_id !== null && caller.agent_id !== agentId) throw notFound('agent');
     const wallet = this.walletOf(caller, request.currency);
     const key = meta.idempotency_key;
-    const outcome = await this.wallets.submit(wallet, async (uow): Promise<{ spend: SpendView } | { declined: Declined }> => {
+    const outcome = await this.wallets.submit(wallet, async (batch): Promise<{ spend: SpendView } | { declined: Declined }> => {
+      const at = now.toISOString();
       if (key !== null) {
-        await repo.lockIdempotencyKey(uow.trx, caller.org_id, key);
-        const first = await repo.spendByIdempotencyKey(uow.trx, caller.org_id, key);
+        const first = await this.firstSpendWithKey(batch, caller.org_id, key);
         if (first) return { spend: this.sameSpend(first, request, agentId) };
       }
-      const agent = await repo.agentForSpend(uow.trx, agentId, caller.org_id, caller.environment);
+      const agent = await batch.agentForSpend(agentId, at);
       if (!agent) throw notFound('agent');
-      const state = await repo.decisionState(uow.trx, wallet, { agentId, now: now.toISOString() });
       const spendId = newSpendId();
-      const events = await this.decideAndAppend(
-        uow,
-        spendStream(spendId),
-        0,
+      const events = batch.decide(
         {
           type: 'Spend',
           data: {
@@ -171,16 +172,16 @@ export class LedgerService {
             description: request.description ?? null,
             attestation: request.attestation ?? null,
             idempotency_key: key,
-            now: now.toISOString(),
+            now: at,
           },
         },
-        state,
-        meta,
-        wallet,
-        agentId,
+        walletStream(wallet),
+        this.metadata(meta, wallet, agentId),
       );
       if (events[0]?.type === 'SpendDeclined') return { declined: events[0].data };
-      return { spend: spendViewOf(events) };
+      const spend = spendViewOf(events);
+      if (key !== null) batch.spendsByIdempotencyKey.set(`${caller.org_id}|${key}`, JSON.stringify(spend));
+      return { spend };
     });
     // The decline is committed (it is an event in the log) before the caller hears about it.
     if ('declined' in outcome) throw declineError(outcome.declined);
@@ -200,11 +201,11 @@ export class LedgerService {
   }
 
   /** Expires every hold whose 7 days have passed by `now`; returns how many it expired. */
-  async expireDueHolds(now = new Date(), batch = 200): Promise<number> {
+  async expireDueHolds(now = new Date(), limit = 200): Promise<number> {
     let expired = 0;
-    for (const due of await repo.dueHolds(this.db, now, batch)) {
+    for (const due of await repo.dueHolds(this.db, now, limit)) {
       const meta: CommandMeta = { request_id: 'sys_hold_expiry', actor_key_id: null, agent_id: due.agent_id, ip: null, idempotency_key: null };
-      const events = await this.onSpendRow(due.id, meta, { type: 'ExpireHold', data: { spend_id: due.id, now: now.toISOString() } }, now);
+      const events = await this.onSpendRow(due, meta, { type: 'ExpireHold', data: { spend_id: due.id, now: now.toISOString() } }, now);
       if (events.length > 0) expired++;
     }
     return expired;
@@ -214,7 +215,7 @@ export class LedgerService {
   async releaseHoldsOfAgent(agentId: string, meta: CommandMeta, now = new Date()): Promise<number> {
     let released = 0;
     for (const hold of await repo.openHoldsOfAgent(this.db, agentId)) {
-      const events = await this.onSpendRow(hold.id, meta, { type: 'ReleaseHold', data: { spend_id: hold.id, reason: 'agent_revoked', now: now.toISOString() } }, now);
+      const events = await this.onSpendRow(hold, meta, { type: 'ReleaseHold', data: { spend_id: hold.id, reason: 'agent_revoked', now: now.toISOString() } }, now);
       if (events.length > 0) released++;
     }
     return released;
@@ -229,73 +230,65 @@ export class LedgerService {
       seen.environment === caller.environment &&
       (caller.agent_id === null || caller.agent_id === seen.agent_id);
     if (!visible) throw notFound('spend');
-    await this.onSpendRow(seen.id, meta, command, now);
+    await this.onSpendRow(seen, meta, command, now);
     return spendView((await repo.spendById(this.db, seen.id)) as SpendRow);
   }
 
-  /** Decides a command about one existing spend under its wallet's lock. */
-  private async onSpendRow(spendId: string, meta: CommandMeta, command: LedgerCommand, now: Date): Promise<readonly LedgerEvent[]> {
-    const before = await repo.spendById(this.db, spendId);
-    if (!before) throw notFound('spend');
-    const wallet: WalletRef = { org_id: before.org_id, environment: before.environment, currency: before.currency };
-    return this.wallets.submit(wallet, async (uow) => {
-      const spend = await repo.spendById(uow.trx, spendId);
-      const state = await repo.decisionState(uow.trx, wallet, { spend, now: now.toISOString() });
-      return this.decideAndAppend(uow, spendStream(spendId), 'any', command, state, meta, wallet, before.agent_id);
+  /** Decides a command about one existing spend in its wallet's batch. */
+  private onSpendRow(spend: SpendRow, meta: CommandMeta, command: LedgerCommand, now: Date): Promise<readonly LedgerEvent[]> {
+    const wallet: WalletRef = { org_id: spend.org_id, environment: spend.environment, currency: spend.currency };
+    return this.wallets.submit(wallet, async (batch) => {
+      if (!(await batch.ensureSpend(spend.id, now.toISOString()))) throw notFound('spend');
+      return batch.decide(command, walletStream(wallet), this.metadata(meta, wallet, spend.agent_id));
     });
   }
 
-  private async decideAndAppend(
-    uow: UnitOfWork,
-    stream: string,
-    expectedVersion: number | 'any',
-    command: LedgerCommand,
-    state: Parameters<typeof ledgerDecider.decide>[1],
-    meta: CommandMeta,
-    wallet: WalletRef,
-    agentId: string | null = null,
-  ): Promise<readonly LedgerEvent[]> {
-    const events = ledgerDecider.decide(command, state);
-    await uow.append(stream, expectedVersion, events, {
-      metadata: eventMetadata(meta, { environment: wallet.environment, ...(agentId !== null ? { agent_id: agentId } : {}) }),
-      orgId: wallet.org_id,
-    });
-    return events;
+  /** The spend already made with this key in this org: decided earlier in this batch, or committed. */
+  private async firstSpendWithKey(batch: WalletBatch, orgId: string, key: string): Promise<SpendView | null> {
+    const inBatch = batch.spendsByIdempotencyKey.get(`${orgId}|${key}`);
+    if (inBatch) return JSON.parse(inBatch) as SpendView;
+    // Retries naming another wallet (another currency) run in another batch: they take turns here.
+    await repo.lockIdempotencyKey(batch.uow.trx, orgId, key);
+    const row = await repo.spendByIdempotencyKey(batch.uow.trx, orgId, key);
+    return row ? spendView(row) : null;
   }
 
   /** A retry with the same Idempotency-Key gets the first spend; the same key for another spend is refused. */
-  private sameSpend(first: SpendRow, request: CreateSpendRequest, agentId: string): SpendView {
+  private sameSpend(first: SpendView, request: CreateSpendRequest, agentId: string): SpendView {
     if (first.agent_id !== agentId || first.amount !== request.amount || first.currency !== request.currency) {
       throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different spend');
     }
-    return spendView(first);
+    return first;
+  }
+
+  private metadata(meta: CommandMeta, wallet: WalletRef, agentId: string | null = null) {
+    return eventMetadata(meta, { environment: wallet.environment, ...(agentId !== null ? { agent_id: agentId } : {}) });
   }
 
   private walletOf(caller: Caller, currency: string): WalletRef {
     return { org_id: caller.org_id, environment: caller.environment, currency };
   }
+}
 
-  private async budgetView(db: Kysely<any> | Transaction<any>, agentId: string, now: Date): Promise<BudgetView> {
-    const policy = await repo.budgetOf(db, agentId);
-    const row = await repo.budgetPolicyRow(db, agentId);
-    if (!policy || !row) {
-      return { agent_id: agentId, currency: null, remaining: 0, limiting_factor: 'no_budget', components: {}, spent: 0, held: 0, wallet_available: 0, policy: null };
-    }
-    const wallet = await repo.walletBalance(db, { org_id: row.org_id, environment: row.environment, currency: policy.currency });
-    const available = wallet ? walletAvailable(wallet) : 0;
-    const usage = await repo.usageOf(db, agentId, policy.currency, now.toISOString());
-    const components = budgetComponents(policy, usage, available, now.toISOString());
-    const { remaining, limiting_factor } = effectiveBudget(components, available);
-    return {
-      agent_id: agentId,
-      currency: policy.currency,
-      remaining,
-      limiting_factor,
-      components,
-      spent: usage.spent,
-      held: usage.held,
-      wallet_available: available,
-      policy: { agent_id: agentId, ...policy, limits: [...policy.limits], updated_at: new Date(row.updated_at).toISOString() },
-    };
+/** The budget as GET shows it, computed by the same functions that decide spends. */
+function budgetViewOf(agentId: string, state: LedgerState | null, updatedAt: string | null, now: Date): BudgetView {
+  const policy = state?.budgets[agentId];
+  if (!state || !policy) {
+    return { agent_id: agentId, currency: null, remaining: 0, limiting_factor: 'no_budget', components: {}, spent: 0, held: 0, wallet_available: 0, policy: null };
   }
+  const available = walletAvailable(state.wallet);
+  const usage = state.usage[agentId] ?? NO_USAGE;
+  const components = budgetComponents(policy, usage, available, now.toISOString());
+  const { remaining, limiting_factor } = effectiveBudget(components, available);
+  return {
+    agent_id: agentId,
+    currency: policy.currency,
+    remaining,
+    limiting_factor,
+    components,
+    spent: usage.spent,
+    held: usage.held,
+    wallet_available: available,
+    policy: { agent_id: agentId, ...policy, limits: [...policy.limits], updated_at: updatedAt ?? now.toISOString() },
+  };
 }

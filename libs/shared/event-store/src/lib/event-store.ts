@@ -7,6 +7,8 @@ export interface NewEvent {
   data: object;
   /** Version of this event type's data shape; consumers upcast older ones. */
   schemaVersion?: number;
+  /** This event's own metadata, when one append carries events of several commands (group commit). */
+  metadata?: EventMetadata;
 }
 
 /** `0` means the stream must not exist yet; `'any'` skips the check. */
@@ -91,7 +93,7 @@ export class EventStore {
       type: event.type,
       schema_version: event.schemaVersion ?? 1,
       data: JSON.stringify(event.data),
-      metadata: JSON.stringify(metadata),
+      metadata: JSON.stringify(event.metadata ?? metadata),
       org_id: orgId,
     }));
     try {
