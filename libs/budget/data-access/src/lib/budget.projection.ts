@@ -137,7 +137,7 @@ class Changes {
         )
         .execute();
     }
-    const days = [...this.days.values()].filter((d) => d.committed !== 0).map((d) => ({ ...d.key, committed: d.committed }));
+    const days = [...this.days.values()].map((d) => ({ ...d.key, committed: d.committed }));
     if (days.length > 0) {
       await db
         .insertInto('agent_usage_days')
