@@ -136,43 +136,8 @@ export const budgetRepository = {
     );
   },
 
-  async budgetOf(db: Kysely<any> | Transaction<any>, agentId: string): Promise<BudgetPolicy | null> {
-    const row = await asDb(db).selectFrom('agent_budgets').selectAll().where('agent_id', '=', agentId).executeTakeFirst();
-    if (!row) return null;
-    return {
-      currency: row.currency,
-      fixed_limit: row.fixed_limit,
-      budget_percent: row.budget_percent === null ? null : Number(row.budget_percent),
-      max_position_value: row.max_position_value,
-      limits: row.limits,
-      require_attestation: row.require_attestation,
-    };
-  },
-
   async budgetPolicyRow(db: Kysely<any> | Transaction<any>, agentId: string) {
     return (await asDb(db).selectFrom('agent_budgets').select(['org_id', 'environment', 'currency', 'updated_at']).where('agent_id', '=', agentId).executeTakeFirst()) ?? null;
-  },
-
-  async usageOf(db: Kysely<any> | Transaction<any>, agentId: string, currency: string, now: string): Promise<AgentUsage> {
-    const totals = await asDb(db)
-      .selectFrom('agent_usage')
-      .selectAll()
-      .where('agent_id', '=', agentId)
-      .where('currency', '=', currency)
-      .executeTakeFirst();
-    const days = await asDb(db)
-      .selectFrom('agent_usage_days')
-      .select(['day', 'committed'])
-      .where('agent_id', '=', agentId)
-      .where('currency', '=', currency)
-      .where('day', '>=', earliestWindowDay(now))
-      .execute();
-    return {
-      by_day: Object.fromEntries(days.map((d) => [d.day, d.committed])),
-      committed: totals?.committed ?? 0,
-      held: totals?.held ?? 0,
-      spent: totals?.spent ?? 0,
-    };
   },
 
   /**
@@ -205,18 +170,6 @@ export const budgetRepository = {
     }
     if (parts.spend) state.spends = { [parts.spend.id]: spendRecordOf(parts.spend) };
     return state;
-  },
-
-  async walletBalance(db: Kysely<any> | Transaction<any>, wallet: WalletRef) {
-    return (
-      (await asDb(db)
-        .selectFrom('wallets')
-        .selectAll()
-        .where('org_id', '=', wallet.org_id)
-        .where('environment', '=', wallet.environment)
-        .where('currency', '=', wallet.currency)
-        .executeTakeFirst()) ?? null
-    );
   },
 
   /** Holds past their expiry, oldest first (the expiry sweep's work list). */

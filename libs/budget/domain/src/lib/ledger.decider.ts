@@ -119,7 +119,6 @@ export function walletAvailable(wallet: WalletBalance): number {
 const walletStreamKey = (w: WalletRef) => `${w.org_id}.${w.environment}.${w.currency}`;
 export const walletStream = (w: WalletRef) => `wallet-${walletStreamKey(w)}`;
 export const budgetStream = (agentId: string) => `budget-${agentId}`;
-export const spendStream = (spendId: string) => `spend-${spendId}`;
 /** The lock every decision about one wallet takes, whatever stream it appends to. */
 export const walletLockKey = (w: WalletRef) => `wallet-lock:${walletStreamKey(w)}`;
 
