@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { Services } from '@keyledger/contracts';
+import { budgetMigrations } from '@keyledger/budget-data-access';
+import { BudgetFeatureModule } from '@keyledger/budget-feature';
 import { bootstrapMicroservice, exitOnStartupError } from '@keyledger/nest';
-import { BudgetLedgerModule } from './app/app.module';
 
-bootstrapMicroservice({ service: Services.budgetLedger, module: BudgetLedgerModule, migrations: [] }).catch(
+bootstrapMicroservice({ service: Services.budgetLedger, module: BudgetFeatureModule, migrations: [budgetMigrations] }).catch(
   exitOnStartupError(Services.budgetLedger),
 );

@@ -5,10 +5,11 @@ import { readConfig } from '@keyledger/config';
 import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
 import { gatewayMigrations } from '@keyledger/gateway-data-access';
 import { keysMigrations } from '@keyledger/keys-data-access';
+import { budgetMigrations } from '@keyledger/budget-data-access';
 import { describeError, registerApiCommands } from './commands/api';
 
 /** Every service's migrations, in the order their tables depend on each other. */
-const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, gatewayMigrations];
+const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, budgetMigrations, gatewayMigrations];
 
 /** Creates the database named in the URL when it does not exist yet. */
 async function ensureDatabase(url: string): Promise<boolean> {

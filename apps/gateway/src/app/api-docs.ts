@@ -7,7 +7,11 @@ import {
   CreateOrgReplySchema,
   DenyDeviceReplySchema,
   DeviceAuthorizationSchema,
+  BudgetSchema,
+  DepositReplySchema,
   HealthSchema,
+  SpendSchema,
+  WalletSchema,
   OrgWithOverridesSchema,
   pageOf,
   ReadySchema,
@@ -19,7 +23,10 @@ import {
 import { CreateAgentBody, ListAgentsQuery, PauseAgentBody, UpdateAgentBody } from './agents.controller';
 import { CreateKeyBody, LinkKeyBody, ListKeysQuery, RollKeyBody, UpdateKeyBody } from './api-keys.controller';
 import { DeviceApproveBody, DeviceDenyBody, DeviceRequestBody, DeviceTokenBody } from './device.controller';
+import { BudgetBody } from './budgets.controller';
 import { ChangePlanBody, CreateOrgBody, CreateOrgQuery } from './orgs.controller';
+import { AmountBody, ListSpendsQuery, NoBody, SpendBody } from './spends.controller';
+import { DepositBody } from './wallet.controller';
 
 /**
  * Every route of the gateway, with the schemas its controller validates with. A test checks this
@@ -58,6 +65,19 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/auth/device/approve', summary: 'Approve a user code', tag: 'device authorization', auth: 'key', scope: 'agents:write', body: DeviceApproveBody, success: { status: 200, data: ApproveDeviceReplySchema }, errors: ['NOT_FOUND', 'AGENT_REVOKED'] },
   { method: 'post', path: '/v1/auth/device/deny', summary: 'Deny a user code', tag: 'device authorization', auth: 'key', scope: 'agents:write', body: DeviceDenyBody, success: { status: 200, data: DenyDeviceReplySchema }, errors: ['NOT_FOUND'] },
   { method: 'post', path: '/v1/auth/device/token', summary: 'Poll for the key of an approved device code', tag: 'device authorization', auth: 'none', body: DeviceTokenBody, success: { status: 200, data: RedeemDeviceReplySchema }, errors: ['AUTHORIZATION_PENDING', 'SLOW_DOWN', 'ACCESS_DENIED', 'EXPIRED_TOKEN'] },
+
+  { method: 'get', path: '/v1/wallet', summary: 'Balances of the key’s environment', tag: 'wallet and budgets', auth: 'key', scope: 'wallet:read', success: { status: 200, data: WalletSchema } },
+  { method: 'post', path: '/v1/wallet/deposits', summary: 'Deposit into the wallet', tag: 'wallet and budgets', auth: 'key', scope: 'wallet:write', body: DepositBody, success: { status: 201, data: DepositReplySchema } },
+  { method: 'put', path: '/v1/agents/{id}/budget', summary: 'Set an agent’s budget', tag: 'wallet and budgets', auth: 'key', scope: 'agents:write', body: BudgetBody, success: { status: 200, data: BudgetSchema }, errors: ['AGENT_REVOKED'] },
+  { method: 'get', path: '/v1/agents/{id}/budget', summary: 'An agent’s budget: every component and which one limits', tag: 'wallet and budgets', auth: 'key', scope: 'agents:read', success: { status: 200, data: BudgetSchema } },
+  { method: 'get', path: '/v1/budget', summary: 'The calling agent’s own budget', tag: 'wallet and budgets', auth: 'key', success: { status: 200, data: BudgetSchema } },
+
+  { method: 'post', path: '/v1/spends', summary: 'Spend now (capture) or place a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: SpendBody, success: { status: 201, data: SpendSchema }, errors: ['BUDGET_EXCEEDED', 'INSUFFICIENT_FUNDS', 'AGENT_REVOKED', 'ATTESTATION_REQUIRED', 'NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'] },
+  { method: 'get', path: '/v1/spends', summary: 'Spend history', tag: 'spends', auth: 'key', scope: 'spend:read', query: ListSpendsQuery, success: { status: 200, data: pageOf(SpendSchema) } },
+  { method: 'get', path: '/v1/spends/{id}', summary: 'Get a spend', tag: 'spends', auth: 'key', scope: 'spend:read', success: { status: 200, data: SpendSchema } },
+  { method: 'post', path: '/v1/spends/{id}/capture', summary: 'Capture a hold, fully or partly (the rest is released)', tag: 'spends', auth: 'key', scope: 'spend:write', body: AmountBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
+  { method: 'post', path: '/v1/spends/{id}/release', summary: 'Release a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: NoBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
+  { method: 'post', path: '/v1/spends/{id}/refund', summary: 'Refund a captured spend, fully or partly', tag: 'spends', auth: 'key', scope: 'spend:write', body: AmountBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
 ];
 
 export const OPENAPI_DOCUMENT = buildOpenApiDocument(ROUTES, {

@@ -6,9 +6,12 @@ import { DeviceController } from './device.controller';
 import { DocsController } from './docs.controller';
 import { OrgsController } from './orgs.controller';
 import { WhoamiController } from './whoami.controller';
+import { WalletController } from './wallet.controller';
+import { BudgetsController } from './budgets.controller';
+import { SpendsController } from './spends.controller';
 
 @Module({
   imports: [GatewayCoreModule],
-  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController, DocsController],
+  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController, WalletController, BudgetsController, SpendsController, DocsController],
 })
 export class AppModule {}

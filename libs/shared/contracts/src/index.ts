@@ -4,3 +4,4 @@ export * from './lib/errors';
 export * from './lib/resources';
 export * from './lib/rate-limits';
 export * from './lib/rate-limit-checks';
+export * from './lib/budget';

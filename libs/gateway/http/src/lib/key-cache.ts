@@ -35,6 +35,7 @@ export class KeyCache implements OnModuleInit, OnApplicationShutdown {
   private connected = true;
   private pendingSync: Promise<boolean> | null = null;
   private nextSync: Promise<boolean> | null = null;
+  private readonly lookups = new Map<string, Promise<Credential | null>>();
 
   constructor(
     @Inject(DB) private readonly db: Kysely<ReadModels>,
@@ -75,14 +76,30 @@ export class KeyCache implements OnModuleInit, OnApplicationShutdown {
     if (cached && cached.expiresAt > Date.now() && this.connected && (await this.synced()) && this.entries.get(keyHash) === cached) {
       return { credential: cached.credential, entry: cached };
     }
-    const credential = await findCredentialByHash(this.db, keyHash);
+    const credential = await this.findOnce(keyHash);
     if (credential === null) return null;
     const entry: Entry = { credential, expiresAt: Date.now() + this.ttlMs };
     if (this.ttlMs > 0 && this.connected) this.remember(keyHash, entry);
     return { credential, entry };
   }
 
+  /**
+   * Concurrent misses for one key share one query, so an entry expiring under load is not a
+   * stampede on the pool. A request joins a query in flight only once every event notification
+   * routed before it arrived has been handled (an invalidation clears the queries in flight).
+   */
+  private async findOnce(keyHash: string): Promise<Credential | null> {
+    const pending = this.lookups.get(keyHash);
+    if (pending && this.connected && (await this.synced()) && this.lookups.get(keyHash) === pending) return pending;
+    const fresh = findCredentialByHash(this.db, keyHash).finally(() => {
+      if (this.lookups.get(keyHash) === fresh) this.lookups.delete(keyHash);
+    });
+    this.lookups.set(keyHash, fresh);
+    return fresh;
+  }
+
   clear(): void {
+    this.lookups.clear();
     this.entries.clear();
     this.byKey.clear();
     this.byAgent.clear();
@@ -122,6 +139,8 @@ export class KeyCache implements OnModuleInit, OnApplicationShutdown {
 
   /** Drops what an event is about: its key, its agent's keys, or (org events only) the org's keys. */
   private invalidate(raw: Uint8Array, orgEvent: boolean): void {
+    // A lookup already in flight may predate this event: later requests must not share its answer.
+    this.lookups.clear();
     let data;
     try {
       data = codec.decode(raw).data ?? {};

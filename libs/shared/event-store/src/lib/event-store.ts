@@ -7,6 +7,8 @@ export interface NewEvent {
   data: object;
   /** Version of this event type's data shape; consumers upcast older ones. */
   schemaVersion?: number;
+  /** This event's own metadata, when one append carries events of several commands (group commit). */
+  metadata?: EventMetadata;
 }
 
 /** `0` means the stream must not exist yet; `'any'` skips the check. */
@@ -94,7 +96,7 @@ export class EventStore {
     const values = sql.join(
       events.map(
         (event, i) =>
-          sql`(${i + 1}::int, ${event.type}::text, ${event.schemaVersion ?? 1}::smallint, ${JSON.stringify(event.data)}::jsonb, ${JSON.stringify(metadata)}::jsonb)`,
+          sql`(${i + 1}::int, ${event.type}::text, ${event.schemaVersion ?? 1}::smallint, ${JSON.stringify(event.data)}::jsonb, ${JSON.stringify(event.metadata ?? metadata)}::jsonb)`,
       ),
     );
     try {

@@ -3,7 +3,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { CommandMeta } from '@keyledger/contracts';
-import { EventMetadata, EventRow, EventStore, NewEvent, WrongExpectedVersionError, publishCommitted } from '@keyledger/event-store';
+import { EventMetadata, EventRow, EventStore, ExpectedVersion, NewEvent, WrongExpectedVersionError, publishCommitted } from '@keyledger/event-store';
 import { Decider, DomainError, replayState } from '@keyledger/domain';
 import { DB, INLINE_PROJECTION, LOGGER, NATS_CONNECTION } from './tokens';
 
@@ -33,6 +33,13 @@ export interface UnitOfWork {
   ): Promise<{ events: readonly E[]; state: S }>;
   /** Loads a stream's current state without deciding anything. */
   load<C, E, S>(decider: Decider<C, E, S>, stream: string): Promise<{ state: S; version: number }>;
+  /** Appends events already decided (on state the caller loaded itself) and projects them inline. */
+  append(
+    stream: string,
+    expectedVersion: ExpectedVersion,
+    events: readonly NewEvent[],
+    options: { metadata: EventMetadata; orgId: string | null },
+  ): Promise<EventRow[]>;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -107,6 +114,13 @@ export class CommandRunner {
         await project(trx, result.events);
         appended.push(...result.events);
         return { events, state: events.reduce((s, e) => decider.evolve(s, e), state) };
+      },
+      async append(stream, expectedVersion, events, options) {
+        if (events.length === 0) return [];
+        const result = await store.append(stream, expectedVersion, events, options.metadata, { trx, orgId: options.orgId });
+        await project(trx, result.events);
+        appended.push(...result.events);
+        return result.events;
       },
     };
   }

@@ -112,11 +112,15 @@ export const SpendSchema = z.object({
   agent_id: z.string(),
   amount: money,
   captured_amount: money,
+  refunded_amount: money,
   currency: z.string(),
   status: z.enum(['authorized', 'captured', 'released', 'refunded', 'expired']),
   merchant: z.string().nullable(),
   description: z.string().nullable(),
   attestation_id: z.string().nullable(),
+  attestation: z
+    .object({ purpose: z.string(), expected_amount: money.optional(), merchant: z.string().optional(), claims: z.record(z.string(), z.unknown()).optional() })
+    .nullable(),
   created_at: isoTime,
   expires_at: isoTime.nullable(),
 });

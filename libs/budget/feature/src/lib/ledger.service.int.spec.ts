@@ -1,0 +1,98 @@
+import { Kysely, sql } from 'kysely';
+import { connect, NatsConnection } from 'nats';
+import pino from 'pino';
+import type { Caller, CommandMeta } from '@keyledger/contracts';
+import { BUDGET_READ_MODEL_TABLES, budgetMigrations, projectBudgetEvents } from '@keyledger/budget-data-access';
+import { createDb, EventStore, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
+import { CommandRunner } from '@keyledger/nest';
+import { createTestDatabase, TestDatabase, testNatsUrl } from '@keyledger/testing';
+import { LedgerService } from './ledger.service';
+import { WalletBatcher } from './wallet-batcher';
+
+const meta: CommandMeta = { request_id: 'req_test', actor_key_id: null, agent_id: null, ip: null, idempotency_key: null };
+const caller: Caller = { org_id: 'org_int', key_id: 'key_int', environment: 'test', scopes: ['*'], agent_id: null };
+const DAY = 86_400_000;
+
+describe('budget ledger service (real Postgres and NATS)', () => {
+  let database: TestDatabase;
+  let db: Kysely<any>;
+  let nats: NatsConnection;
+  let ledger: LedgerService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('ledger_int');
+    db = createDb(database.url);
+    await migrateToLatest(db, [eventStoreMigrations, budgetMigrations]);
+    // The agents read model belongs to the key-registry; here only its rows the ledger reads.
+    await sql`create table agents (id text primary key, org_id text not null, environment text not null, name text not null,
+      metadata jsonb not null, status text not null, paused_until timestamptz, created_at timestamptz not null, version bigint not null)`.execute(db);
+    nats = await connect({ servers: testNatsUrl() });
+    const logger = pino({ level: 'silent' });
+    const runner = new CommandRunner(db, new EventStore(db), nats, logger, projectBudgetEvents);
+    ledger = new LedgerService(new WalletBatcher(runner, logger), db);
+  });
+
+  afterAll(async () => {
+    await nats?.close();
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  async function agent(id: string) {
+    await db
+      .insertInto('agents')
+      .values({ id, org_id: caller.org_id, environment: 'test', name: id, metadata: '{}', status: 'active', paused_until: null, created_at: new Date(), version: 1 })
+      .execute();
+    return id;
+  }
+
+  it('expires a hold after exactly 7 days by the clock it is given, once, and then it cannot be captured', async () => {
+    const t0 = new Date('2026-11-22T10:00:00.000Z');
+    const agentId = await agent('agt_expiry');
+    await ledger.deposit({ caller, amount: 100, currency: 'eur' }, meta, t0);
+    await ledger.setBudget({ caller, agent_id: agentId, currency: 'eur', fixed_limit: 100 }, meta, t0);
+    const hold = await ledger.createSpend({ caller, agent_id: agentId, amount: 40, currency: 'eur', capture: false }, meta, t0);
+
+    expect(await ledger.expireDueHolds(new Date(t0.getTime() + 7 * DAY - 1))).toBe(0);
+    expect(await ledger.expireDueHolds(new Date(t0.getTime() + 7 * DAY))).toBe(1);
+    expect(await ledger.expireDueHolds(new Date(t0.getTime() + 8 * DAY))).toBe(0);
+
+    const row = await db.selectFrom('spends').select(['status']).where('id', '=', hold.id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('expired');
+    const wallet = await db.selectFrom('wallets').selectAll().where('org_id', '=', caller.org_id).where('currency', '=', 'eur').executeTakeFirstOrThrow();
+    expect(wallet).toMatchObject({ deposits: 100, held: 0, captured: 0 });
+    await expect(ledger.captureSpend({ caller, spend_id: hold.id }, meta, new Date(t0.getTime() + 8 * DAY))).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('rebuilding the read model from the log gives the live tables row for row', async () => {
+    const a = await agent('agt_rebuild_a');
+    const b = await agent('agt_rebuild_b');
+    await ledger.deposit({ caller, amount: 10_000, currency: 'usd' }, meta);
+    await ledger.setBudget({ caller, agent_id: a, currency: 'usd', fixed_limit: 500, limits: [{ interval: 'daily', amount: 300 }] }, meta);
+    await ledger.setBudget({ caller, agent_id: b, currency: 'usd', budget_percent: 5 }, meta);
+    // Concurrent commands go through one batch or a few: the group-commit path.
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => ledger.createSpend({ caller, agent_id: i % 2 ? a : b, amount: 1 + (i % 7), currency: 'usd', capture: i % 3 !== 0 }, meta)),
+    );
+    const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const holds = made.filter((s) => s.status === 'authorized');
+    await ledger.captureSpend({ caller, spend_id: holds[0].id, amount: 1 }, meta);
+    await ledger.releaseSpend({ caller, spend_id: holds[1].id }, meta);
+    const captured = made.find((s) => s.status === 'captured');
+    await ledger.refundSpend({ caller, spend_id: captured!.id, amount: 1 }, meta);
+
+    const snapshot = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          BUDGET_READ_MODEL_TABLES.map(async (table) => [table, (await sql`select * from ${sql.table(table)} order by 1, 2, 3`.execute(db)).rows] as const),
+        ),
+      );
+    const live = await snapshot();
+    await db.transaction().execute(async (trx) => {
+      for (const table of BUDGET_READ_MODEL_TABLES) await sql`delete from ${sql.table(table)}`.execute(trx);
+      const events = await trx.selectFrom('events').select(['type', 'data', 'position']).orderBy('position').execute();
+      await projectBudgetEvents(trx, events);
+    });
+    expect(await snapshot()).toEqual(live);
+  });
+});

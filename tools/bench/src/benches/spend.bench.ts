@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync } from 'node:fs';
+import { Client } from 'pg';
+import { Stack } from '@keyledger/testing';
+import { Bench, BenchContext, measure, positiveInt, round } from '../bench';
+import { createBenchDatabase } from '../bench-database';
+
+const run = promisify(execFile);
+
+async function call(base: string, method: string, path: string, headers: Record<string, string>, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+function pgbenchBinary(): string {
+  for (const p of ['/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench']) if (existsSync(p)) return p;
+  return 'pgbench';
+}
+
+/** pgbench's built-in TPC-B-like script on a scratch database of the same server: the baseline. */
+async function pgbenchTps(context: BenchContext, clients: number): Promise<{ tps: number; scale: number }> {
+  const scratch = await createBenchDatabase(context.pgServerUrl, 'pgbench');
+  const scale = 10;
+  try {
+    await run(pgbenchBinary(), ['-i', '-q', '-s', String(scale), scratch.url], { maxBuffer: 1 << 24 });
+    const { stdout } = await run(
+      pgbenchBinary(),
+      ['-c', String(clients), '-j', '2', '-T', String(Math.max(1, Math.round(context.durationSeconds))), '-n', scratch.url],
+      { maxBuffer: 1 << 24 },
+    );
+    const tps = Number(/tps = ([0-9.]+)/.exec(stdout)?.[1] ?? NaN);
+    return { tps: round(tps, 1), scale };
+  } finally {
+    await scratch.drop();
+  }
+}
+
+/**
+ * Spends per second through the gateway: `--clients` concurrent HTTP clients `POST /v1/spends` of 1
+ * unit, spread over `--agents` agents sharing one wallet (the contended case: every decision for a
+ * wallet is serialized), then a check from the database that nothing was overspent; pgbench's
+ * TPC-B TPS on the same server is the baseline.
+ */
+export const spendBench: Bench = {
+  name: 'spend',
+  description: 'POST /v1/spends through the gateway with N concurrent clients; pgbench TPC-B as baseline; overspend check',
+  options: {
+    clients: { type: 'string' },
+    agents: { type: 'string' },
+    gateways: { type: 'string' },
+    ledgers: { type: 'string' },
+  },
+  async run(context) {
+    const clients = positiveInt(context.flags, 'clients', 32);
+    const agentCount = positiveInt(context.flags, 'agents', 4);
+    const gateways = positiveInt(context.flags, 'gateways', 1);
+    const ledgers = positiveInt(context.flags, 'ledgers', 1);
+    process.env['KEYLEDGER_TEST_PG_URL'] = context.pgServerUrl;
+    const { rows: sc } = await (async () => {
+      const c = new Client({ connectionString: context.pgServerUrl });
+      await c.connect();
+      try {
+        return await c.query(`show synchronous_commit`);
+      } finally {
+        await c.end();
+      }
+    })();
+
+    context.log(`starting the stack: ${gateways} gateway(s), ${ledgers} budget-ledger(s)`);
+    const stack = await Stack.start({
+      label: 'bench_spend',
+      instances: { gateway: gateways, 'budget-ledger': ledgers },
+      env: { LOG_LEVEL: process.env['SPEND_DEBUG'] ? 'debug' : 'warn', KEYLEDGER_RPC_TIMEOUT_MS: '20000' },
+    });
+    try {
+      const bases = Array.from({ length: gateways }, (_, i) => stack.gatewayUrl(i));
+      const org = await call(bases[0], 'POST', '/v1/orgs', { authorization: `Bearer ${stack.operatorToken}` }, { name: 'Bench' });
+      const headers = { 'x-api-key': org.body.data.api_key.key as string };
+      const orgId = org.body.data.org.id as string;
+      const deposit = 1_000_000_000;
+      const limit = 10_000_000;
+      await call(bases[0], 'POST', '/v1/wallet/deposits', headers, { amount: deposit, currency: 'usd' });
+      const agents: string[] = [];
+      for (let i = 0; i < agentCount; i++) {
+        const agent = await call(bases[0], 'POST', '/v1/agents', headers, { name: `bench ${i}` });
+        agents.push(agent.body.data.id);
+        await call(bases[0], 'PUT', `/v1/agents/${agent.body.data.id}/budget`, headers, { currency: 'usd', fixed_limit: limit });
+      }
+
+      let created = 0;
+      const failures: Record<string, number> = {};
+      let n = 0;
+      context.log(`measuring ${clients} clients for ${context.durationSeconds}s`);
+      const phase = await measure({ workers: clients, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds }, async (worker) => {
+        const i = n++;
+        const res = await call(bases[i % bases.length], 'POST', '/v1/spends', headers, { agent_id: agents[worker % agents.length], amount: 1, currency: 'usd' });
+        if (res.status === 201) created++;
+        else {
+          const key = `${res.status} ${res.body?.error?.code}`;
+          failures[key] = (failures[key] ?? 0) + 1;
+        }
+      });
+
+      context.log('checking that nothing was overspent');
+      const db = new Client({ connectionString: stack.databaseUrl });
+      await db.connect();
+      let check: Record<string, unknown>;
+      try {
+        const log = await db.query(
+          `select
+             coalesce(sum((data->>'amount')::bigint) filter (where type = 'FundsDeposited'), 0)::bigint as deposited,
+             coalesce(sum((data->>'amount')::bigint) filter (where type = 'SpendCaptured'), 0)::bigint as captured,
+             count(*) filter (where type = 'SpendAuthorized')::bigint as authorized
+           from events where org_id = $1`,
+          [orgId],
+        );
+        const wallet = await db.query(`select deposits, captured, refunded, held from wallets where org_id = $1`, [orgId]);
+        const perAgent = await db.query(
+          `select agent_id, sum(captured_amount - refunded_amount)::bigint as spent from spends where org_id = $1 group by agent_id`,
+          [orgId],
+        );
+        const w = wallet.rows[0];
+        const available = Number(w.deposits) - Number(w.captured) + Number(w.refunded) - Number(w.held);
+        const l = log.rows[0];
+        const overspentAgents = perAgent.rows.filter((r) => Number(r.spent) > limit).length;
+        check = {
+          ok:
+            available >= 0 &&
+            overspentAgents === 0 &&
+            Number(l.captured) === Number(w.captured) &&
+            Number(l.deposited) === Number(w.deposits) &&
+            Number(l.authorized) >= created,
+          wallet_available: available,
+          captured_in_log: Number(l.captured),
+          captured_in_read_model: Number(w.captured),
+          spends_authorized_in_log: Number(l.authorized),
+          spends_acknowledged_201: created,
+          agents_over_budget: overspentAgents,
+        };
+      } finally {
+        await db.end();
+      }
+
+      context.log('pgbench baseline');
+      const baseline = await pgbenchTps(context, clients);
+      return {
+        synchronous_commit: sc[0].synchronous_commit,
+        clients,
+        agents_sharing_one_wallet: agentCount,
+        gateways,
+        budget_ledgers: ledgers,
+        spends: { ...phase, created, failures },
+        pgbench_tpcb: baseline,
+        ratios: { spends_per_s_vs_pgbench_tps: round(phase.operationsPerSecond / baseline.tps, 3) },
+        overspend_check: check,
+      };
+    } finally {
+      context.log(`stack logs: ${stack.logDir}`);
+      await stack.stop();
+    }
+  },
+};
