@@ -4,9 +4,11 @@ import { Client } from 'pg';
 import { readConfig } from '@keyledger/config';
 import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
 import { keysMigrations } from '@keyledger/keys-data-access';
+import { auditMigrations } from '@keyledger/audit-data-access';
+import { addAuditCommands } from './audit-commands';
 
 /** Every service's migrations, in the order their tables depend on each other. */
-const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations];
+const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, auditMigrations];
 
 /** Creates the database named in the URL when it does not exist yet. */
 async function ensureDatabase(url: string): Promise<boolean> {
@@ -43,6 +45,8 @@ program
       await db.destroy();
     }
   });
+
+addAuditCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`keyledger: ${(error as Error).message ?? error}\n`);

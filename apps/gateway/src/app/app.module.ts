@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { GatewayCoreModule } from '@keyledger/gateway-http';
 import { AgentsController } from './agents.controller';
+import { AuditController } from './audit.controller';
 import { ApiKeysController } from './api-keys.controller';
 import { DeviceController } from './device.controller';
 import { OrgsController } from './orgs.controller';
@@ -8,6 +9,6 @@ import { WhoamiController } from './whoami.controller';
 
 @Module({
   imports: [GatewayCoreModule],
-  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController],
+  controllers: [OrgsController, ApiKeysController, AgentsController, DeviceController, WhoamiController, AuditController],
 })
 export class AppModule {}

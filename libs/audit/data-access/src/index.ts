@@ -1,1 +1,6 @@
-export {};
+export * from './lib/database';
+export * from './lib/migrations';
+export * from './lib/chain.store';
+export * from './lib/stored-chain';
+export * from './lib/export-file';
+export * from './lib/replay';

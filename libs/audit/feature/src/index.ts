@@ -1,1 +1,3 @@
-export {};
+export * from './lib/audit-feature.module';
+export * from './lib/audit-chainer';
+export * from './lib/audit-signing-key';

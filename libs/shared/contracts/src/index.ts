@@ -3,3 +3,4 @@ export * from './lib/messages';
 export * from './lib/errors';
 export * from './lib/resources';
 export * from './lib/rate-limits';
+export * from './lib/audit';

@@ -3,3 +3,4 @@ export * from './lib/key-lookup';
 export * from './lib/views';
 export * from './lib/pagination';
 export * from './lib/keys-queries';
+export * from './lib/audit-queries';

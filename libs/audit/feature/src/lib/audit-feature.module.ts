@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { Services } from '@keyledger/contracts';
+import { InfrastructureModule, pingController } from '@keyledger/nest';
+import { AuditChainer } from './audit-chainer';
+import { AuditController } from './audit.controller';
+import { AUDIT_SIGNING_KEY, readAuditSigningKey } from './audit-signing-key';
+
+@Module({
+  imports: [InfrastructureModule.forRoot({ service: Services.auditAttestation, outboxRelay: true })],
+  controllers: [AuditController, pingController(Services.auditAttestation)],
+  providers: [{ provide: AUDIT_SIGNING_KEY, useFactory: () => readAuditSigningKey() }, AuditChainer],
+})
+export class AuditFeatureModule {}
