@@ -22,6 +22,8 @@ export interface RowDifference {
 }
 
 export interface ReplayReport {
+  /** The scratch schema (dropped afterwards unless `keepSchema`). */
+  schema: string;
   events: number;
   seconds: number;
   events_per_second: number;
@@ -95,7 +97,7 @@ export async function replayReadModels(db: Kysely<any>, projections: readonly Re
         if (differences.length + found.length > max) truncated = true;
         differences.push(...found.slice(0, Math.max(0, max - differences.length)));
       }
-      return { events: done, seconds, events_per_second: seconds > 0 ? Math.round(done / seconds) : done, tables: counted, differences, truncated };
+      return { schema: scratch, events: done, seconds, events_per_second: seconds > 0 ? Math.round(done / seconds) : done, tables: counted, differences, truncated };
     } finally {
       await sql`set search_path to default`.execute(conn).catch(() => undefined);
       if (!options.keepSchema) await sql`drop schema ${sql.id(scratch)} cascade`.execute(conn);
