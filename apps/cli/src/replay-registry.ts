@@ -1,4 +1,4 @@
-import type { ReadModelProjection } from '@keyledger/audit-data-access';
+import { AUDIT_READ_MODEL_TABLES, projectAuditEvents, ReadModelProjection } from '@keyledger/audit-data-access';
 import { KEYS_READ_MODEL_TABLES, projectKeyEvents } from '@keyledger/keys-data-access';
 
 /**
@@ -7,4 +7,5 @@ import { KEYS_READ_MODEL_TABLES, projectKeyEvents } from '@keyledger/keys-data-a
  */
 export const READ_MODEL_PROJECTIONS: readonly ReadModelProjection[] = [
   { service: 'key-registry', project: projectKeyEvents, tables: KEYS_READ_MODEL_TABLES },
+  { service: 'audit-attestation', project: projectAuditEvents, tables: AUDIT_READ_MODEL_TABLES },
 ];

@@ -37,6 +37,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
   let globex: TestOrg;
   let pinned: string;
   let agentId: string;
+  let attestation: any;
 
   beforeAll(async () => {
     stack = await Stack.start({ label: 'audit', env: { KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS: '5', KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS: '1' } });
@@ -69,6 +70,9 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(selfServe.status).toBe(201);
     await acme.api.post('/v1/api-keys/link', { key: selfServe.body.data.key });
     await globex.api.post('/v1/agents', { name: 'live-bot' });
+    const agentKey = acme.api.withKey(bound.body.data.key);
+    attestation = await agentKey.post('/v1/attestations', { statement: { purpose: 'buy GPU hours', expected_amount: 1200, merchant: 'gpu.example' } });
+    expect(attestation.status).toBe(201);
 
     // The chainer has caught up and the head is signed.
     await waitFor(
@@ -137,6 +141,29 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(lines).toEqual(listed.body.data.items);
   });
 
+  it('records attestations: what the agent claimed, in the log, listed with its chain hash', async () => {
+    expect(attestation.body.data).toMatchObject({
+      id: expect.stringMatching(/^att_[0-9A-Za-z]{22}$/),
+      agent_id: agentId,
+      spend_id: null,
+      statement: { purpose: 'buy GPU hours', expected_amount: 1200, merchant: 'gpu.example' },
+      mismatches: [],
+      position: expect.any(Number),
+    });
+    const listed = await acme.api.get(`/v1/attestations?agent_id=${agentId}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.items).toHaveLength(1);
+    const event = await pg.query('select encode(hash, $2) as hash, type from events where position = $1', [attestation.body.data.position, 'hex']);
+    expect(event.rows[0]).toEqual({ type: 'AttestationRecorded', hash: listed.body.data.items[0].hash });
+    expect(listed.body.data.items[0]).toMatchObject({ id: attestation.body.data.id, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    expectError(await acme.api.post('/v1/attestations', { statement: { purpose: 'x' } }), 400, 'VALIDATION_ERROR');
+    expectError(await acme.api.post('/v1/attestations', { agent_id: 'agt_nope', statement: { purpose: 'x' } }), 404, 'NOT_FOUND');
+    expectError(await globex.api.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'x' } }), 404, 'NOT_FOUND');
+    expectError(await acme.api.post('/v1/attestations', { agent_id: agentId, statement: 'free text' }), 400, 'VALIDATION_ERROR');
+    expect((await globex.api.get('/v1/attestations')).body.data.items).toEqual([]);
+  });
+
   it('the auditor CLI verifies the whole chain against the pinned key', async () => {
     const run = await keyledger(stack, 'audit', 'verify', '--public-key', pinned);
     expect(run).toMatchObject({ code: 0 });
@@ -146,6 +173,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
   it('replay rebuilds every read model from the log and finds no difference; a corrupted row is found, and only it', async () => {
     const clean = await keyledger(stack, 'audit', 'replay');
     expect(clean.stdout).toContain('no difference');
+    expect(clean.stdout).toContain('attestations (1)');
     expect(clean.code).toBe(0);
 
     await pg.query(`update agents set name = 'tampered' where id = $1`, [agentId]);

@@ -4,3 +4,4 @@ export * from './lib/chain.store';
 export * from './lib/stored-chain';
 export * from './lib/export-file';
 export * from './lib/replay';
+export * from './lib/attestations.projection';

@@ -1,12 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import { Controller, Inject } from '@nestjs/common';
-import { MessagePattern } from '@nestjs/microservices';
+import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Kysely } from 'kysely';
-import { AuditPublicKeyView, AuditSubjects, AuditVerifyView } from '@keyledger/contracts';
+import { AuditPublicKeyView, AuditSubjects, AuditVerifyView, CommandMessage, CreateAttestationRequest } from '@keyledger/contracts';
 import { publicKeyPem, rawPublicKey } from '@keyledger/audit-domain';
 import { verifyStoredChain } from '@keyledger/audit-data-access';
 import { DB } from '@keyledger/nest';
 import { AUDIT_SIGNING_KEY } from './audit-signing-key';
+import { AttestationsService } from './attestations.service';
 
 /** Audit queries that need the chain's key or a full recomputation, over NATS. */
 @Controller()
@@ -14,7 +15,13 @@ export class AuditController {
   constructor(
     @Inject(DB) private readonly db: Kysely<any>,
     @Inject(AUDIT_SIGNING_KEY) private readonly key: KeyObject,
+    private readonly attestations: AttestationsService,
   ) {}
+
+  @MessagePattern(AuditSubjects.createAttestation)
+  createAttestation(@Payload() m: CommandMessage<CreateAttestationRequest>) {
+    return this.attestations.record(m.data, m.meta);
+  }
 
   @MessagePattern(AuditSubjects.publicKey)
   publicKey(): AuditPublicKeyView {

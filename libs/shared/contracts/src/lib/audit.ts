@@ -4,7 +4,29 @@ import type { Caller } from './resources';
 export const AuditSubjects = {
   publicKey: 'audit.public-key',
   verify: 'audit.verify',
+  createAttestation: 'audit.attestations.create',
 } as const;
+
+/** An attestation: what an agent claimed (and, once spends link to it, where the spend differed). */
+export interface AttestationView {
+  id: string;
+  agent_id: string;
+  spend_id: string | null;
+  statement: Record<string, unknown>;
+  mismatches: { field: string; claimed: unknown; actual: unknown }[];
+  /** The chain hash of the event that recorded it; null until the chainer reaches it. */
+  hash: string | null;
+  position: number;
+  created_at: string;
+}
+
+/** The gateway has checked that the agent is the caller's (and the caller's own, for an agent key). */
+export interface CreateAttestationRequest {
+  caller: Caller;
+  agent_id: string;
+  statement: Record<string, unknown>;
+  spend_id: string | null;
+}
 
 /** `GET /v1/audit/public-key`: the key every checkpoint is signed with, to pin. */
 export interface AuditPublicKeyView {

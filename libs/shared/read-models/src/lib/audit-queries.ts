@@ -65,3 +65,47 @@ export async function listAuditEvents(db: Kysely<any>, visibility: Visibility, f
     limit ${limit}`.execute(db);
   return result.rows;
 }
+
+export interface AttestationRow {
+  id: string;
+  agent_id: string;
+  spend_id: string | null;
+  statement: Record<string, unknown>;
+  mismatches: { field: string; claimed: unknown; actual: unknown }[];
+  position: number;
+  created_at: Date;
+  hash: Buffer | null;
+}
+
+export function attestationView(row: AttestationRow) {
+  return {
+    id: row.id,
+    agent_id: row.agent_id,
+    spend_id: row.spend_id,
+    statement: row.statement,
+    mismatches: row.mismatches,
+    hash: row.hash ? row.hash.toString('hex') : null,
+    position: row.position,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** The caller's attestations (an agent key: its agent's), newest first, with the chain hash of each. */
+export async function listAttestations(
+  db: Kysely<any>,
+  visibility: Visibility,
+  agentId: string | null,
+  cursor: { createdAt: Date; id: string } | null,
+  limit: number,
+): Promise<AttestationRow[]> {
+  const agent = visibility.agentId ?? agentId;
+  const result = await sql<AttestationRow>`
+    select a.id, a.agent_id, a.spend_id, a.statement, a.mismatches, a.position, a.created_at, e.hash
+    from attestations a left join events e on e.position = a.position
+    where a.org_id = ${visibility.orgId} and a.environment = ${visibility.environment}
+      ${agent ? sql`and a.agent_id = ${agent}` : sql``}
+      ${cursor ? sql`and (a.created_at, a.id) < (${cursor.createdAt}, ${cursor.id})` : sql``}
+    order by a.created_at desc, a.id desc
+    limit ${limit + 1}`.execute(db);
+  return result.rows;
+}
