@@ -56,8 +56,11 @@ export async function replayReadModels(db: Kysely<any>, projections: readonly Re
     await sql`create schema ${sql.id(scratch)}`.execute(conn);
     try {
       for (const table of tables) {
-        // Unlogged copies without foreign keys: the projection fills them in log order anyway.
-        await sql`create unlogged table ${sql.id(scratch, table)} (like ${sql.id('public', table)} including defaults including constraints including indexes)`.execute(conn);
+        // Unlogged copies with the primary key only (projections find rows by it): no foreign keys or
+        // secondary indexes to maintain while replaying; the comparison scans both tables anyway.
+        await sql`create unlogged table ${sql.id(scratch, table)} (like ${sql.id('public', table)} including defaults including constraints)`.execute(conn);
+        const key = await primaryKeyOf(conn, table);
+        if (key.length > 0) await sql`alter table ${sql.id(scratch, table)} add primary key (${sql.join(key.map((c) => sql.id(c)))})`.execute(conn);
       }
       await sql`set search_path to ${sql.id(scratch)}, public`.execute(conn);
       // Replay what was committed when it started: the log up to the gap-safe horizon.
