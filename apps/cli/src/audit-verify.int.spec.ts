@@ -7,7 +7,7 @@ import { Kysely, sql } from 'kysely';
 import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
 import { chainEvents, signHeadIfDue } from '@keyledger/audit-data-access';
 import { createDb, EventStore, LOG_START, readLogAfter } from '@keyledger/event-store';
-import { createTestDatabase, REPO_ROOT, TestDatabase } from '@keyledger/testing';
+import { createTestDatabase, REPO_ROOT, TestDatabase, waitFor } from '@keyledger/testing';
 
 const CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
 
@@ -27,6 +27,9 @@ async function cli(args: string[], databaseUrl: string): Promise<Run> {
   }
 }
 
+// Each case starts the CLI as a process (several in the export case): seconds each on a busy machine.
+jest.setTimeout(60_000);
+
 describe('keyledger audit verify (a real process over a tampered log)', () => {
   let database: TestDatabase;
   let db: Kysely<any>;
@@ -42,6 +45,25 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     } finally {
       await sql`alter table events enable trigger events_no_update_delete`.execute(db);
     }
+  }
+
+  /** Chains every committed event and signs the head, as the chainer does (the gap-safe read waits out other transactions on the server). */
+  async function chainEverything(): Promise<void> {
+    await waitFor(
+      'every event chained',
+      async () => {
+        await db.transaction().execute(async (trx) => {
+          const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
+          const from = head ? { transactionId: String(head.transaction_id), position: head.position } : LOG_START;
+          await chainEvents(trx, await readLogAfter(trx, from, 1000));
+        });
+        const pending = await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(db);
+        return pending.rows[0].n === 0;
+      },
+      60_000,
+      50,
+    );
+    await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
   }
 
   beforeAll(async () => {
@@ -60,14 +82,7 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
         { request_id: `req_${i}`, actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1', environment: 'test' },
         { orgId: org },
       );
-      if (i === 20 || i === 30) {
-        await db.transaction().execute(async (trx) => {
-          const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
-          const from = head ? { transactionId: String(head.transaction_id), position: head.position } : LOG_START;
-          await chainEvents(trx, await readLogAfter(trx, from, 1000));
-          await signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date());
-        });
-      }
+      if (i === 20 || i === 30) await chainEverything();
     }
     await sql`create table events_pristine as select * from events`.execute(db);
   }, 120_000);
