@@ -82,10 +82,10 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
         const max = await pg.query('select max(position)::int as p from events');
         return res.body.data?.ok === true && res.body.data.events_pending === 0 && res.body.data.checkpoint?.position === res.body.data.head?.position && res.body.data.head?.position === max.rows[0].p;
       },
-      20_000,
+      60_000,
       250,
     );
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await pg?.end();
