@@ -866,6 +866,21 @@ export function secretsKey(repoRoot, env = process.env) {
   }
 }
 
+/**
+ * KEYLEDGER_AUDIT_SIGNING_KEY, or a development key kept in tmp/audit-signing-key (made once), so
+ * checkpoints signed in earlier runs against the same database still verify under the same key.
+ */
+export function auditSigningKey(env, repoRoot, log = () => undefined) {
+  if (env.KEYLEDGER_AUDIT_SIGNING_KEY) return env.KEYLEDGER_AUDIT_SIGNING_KEY;
+  const file = path.join(repoRoot, 'tmp', 'audit-signing-key');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    log(`generated a development audit signing key in ${path.relative(repoRoot, file)}; set KEYLEDGER_AUDIT_SIGNING_KEY in production`);
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
 /** Where to reach a gateway bound to `host` from this machine. */
 export function gatewayBaseUrl(host, port) {
   const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
@@ -958,6 +973,10 @@ export class Stack {
     for (const instance of appInstances({
       instances: this.instances,
       env: { ...env, KEYLEDGER_SECRETS_KEY: secretsKey(repoRoot, env) },
+}
+
+/**
+      env: { ...env, KEYLEDGER_AUDIT_SIGNING_KEY: auditSigningKey(env, this.repoRoot, this.log) },
       databaseUrl: postgres.url,
       natsUrl: nats.url,
       operatorToken: token,

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { Services } from '@keyledger/contracts';
+import { auditMigrations } from '@keyledger/audit-data-access';
 import { bootstrapMicroservice, exitOnStartupError } from '@keyledger/nest';
 import { AuditAttestationModule } from './app/app.module';
 
-bootstrapMicroservice({ service: Services.auditAttestation, module: AuditAttestationModule, migrations: [] }).catch(
+bootstrapMicroservice({ service: Services.auditAttestation, module: AuditAttestationModule, migrations: [auditMigrations] }).catch(
   exitOnStartupError(Services.auditAttestation),
 );

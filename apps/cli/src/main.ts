@@ -5,11 +5,13 @@ import { readConfig } from '@keyledger/config';
 import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
 import { gatewayMigrations } from '@keyledger/gateway-data-access';
 import { keysMigrations } from '@keyledger/keys-data-access';
+import { auditMigrations } from '@keyledger/audit-data-access';
 import { budgetMigrations } from '@keyledger/budget-data-access';
+import { addAuditCommands } from './audit-commands';
 import { describeError, registerApiCommands } from './commands/api';
 
 /** Every service's migrations, in the order their tables depend on each other. */
-const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, budgetMigrations, gatewayMigrations];
+const ALL_MIGRATIONS = [eventStoreMigrations, keysMigrations, budgetMigrations, auditMigrations, gatewayMigrations];
 
 /** Creates the database named in the URL when it does not exist yet. */
 async function ensureDatabase(url: string): Promise<boolean> {
@@ -48,6 +50,7 @@ program
   });
 
 registerApiCommands(program);
+addAuditCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`keyledger: ${describeError(error)}\n`);

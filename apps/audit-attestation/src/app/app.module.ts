@@ -1,9 +1,5 @@
 import { Module } from '@nestjs/common';
-import { Services } from '@keyledger/contracts';
-import { InfrastructureModule, pingController } from '@keyledger/nest';
+import { AuditFeatureModule } from '@keyledger/audit-feature';
 
-@Module({
-  imports: [InfrastructureModule.forRoot({ service: Services.auditAttestation, outboxRelay: true })],
-  controllers: [pingController(Services.auditAttestation)],
-})
+@Module({ imports: [AuditFeatureModule] })
 export class AuditAttestationModule {}

@@ -7,6 +7,10 @@ import {
   CreateOrgReplySchema,
   DenyDeviceReplySchema,
   DeviceAuthorizationSchema,
+  AttestationSchema,
+  AuditEventSchema,
+  AuditPublicKeySchema,
+  AuditVerifySchema,
   BudgetSchema,
   DepositReplySchema,
   HealthSchema,
@@ -23,6 +27,8 @@ import {
 import { CreateAgentBody, ListAgentsQuery, PauseAgentBody, UpdateAgentBody } from './agents.controller';
 import { CreateKeyBody, LinkKeyBody, ListKeysQuery, RollKeyBody, UpdateKeyBody } from './api-keys.controller';
 import { DeviceApproveBody, DeviceDenyBody, DeviceRequestBody, DeviceTokenBody } from './device.controller';
+import { CreateAttestationBody, ListAttestationsQuery } from './attestations.controller';
+import { EventsQuery, ExportQuery } from './audit.controller';
 import { BudgetBody } from './budgets.controller';
 import { ChangePlanBody, CreateOrgBody, CreateOrgQuery } from './orgs.controller';
 import { AmountBody, ListSpendsQuery, NoBody, SpendBody } from './spends.controller';
@@ -78,6 +84,13 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/spends/{id}/capture', summary: 'Capture a hold, fully or partly (the rest is released)', tag: 'spends', auth: 'key', scope: 'spend:write', body: AmountBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
   { method: 'post', path: '/v1/spends/{id}/release', summary: 'Release a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: NoBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
   { method: 'post', path: '/v1/spends/{id}/refund', summary: 'Refund a captured spend, fully or partly', tag: 'spends', auth: 'key', scope: 'spend:write', body: AmountBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
+
+  { method: 'post', path: '/v1/attestations', summary: 'Record what an agent claims it is about to do', tag: 'attestations and audit', auth: 'key', scope: 'spend:write', body: CreateAttestationBody, success: { status: 201, data: AttestationSchema }, errors: ['NOT_FOUND'] },
+  { method: 'get', path: '/v1/attestations', summary: 'List attestations', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', query: ListAttestationsQuery, success: { status: 200, data: pageOf(AttestationSchema) } },
+  { method: 'get', path: '/v1/audit/public-key', summary: 'The Ed25519 key audit checkpoints are signed with (to pin)', tag: 'attestations and audit', auth: 'none', success: { status: 200, data: AuditPublicKeySchema } },
+  { method: 'get', path: '/v1/audit/events', summary: 'The caller’s org and environment’s events, in log order', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', query: EventsQuery, success: { status: 200, data: pageOf(AuditEventSchema) } },
+  { method: 'get', path: '/v1/audit/verify', summary: 'Recompute the hash chain and check the last signed checkpoint', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', success: { status: 200, data: AuditVerifySchema } },
+  { method: 'get', path: '/v1/audit/export', summary: 'Every event of the caller’s org and environment as NDJSON, streamed', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', query: ExportQuery, success: { status: 200, raw: { contentType: 'application/x-ndjson', description: 'one event per line' } } },
 ];
 
 export const OPENAPI_DOCUMENT = buildOpenApiDocument(ROUTES, {

@@ -5,3 +5,4 @@ export * from './lib/resources';
 export * from './lib/rate-limits';
 export * from './lib/rate-limit-checks';
 export * from './lib/budget';
+export * from './lib/audit';

@@ -5,3 +5,4 @@ export * from './lib/pagination';
 export * from './lib/keys-queries';
 export * from './lib/budget-tables';
 export * from './lib/budget-queries';
+export * from './lib/audit-queries';

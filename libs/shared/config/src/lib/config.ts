@@ -65,6 +65,10 @@ const settings = {
       }
       return limits;
     }),
+  /** Ed25519 key that signs audit checkpoints: a PKCS8 PEM, or a 32-byte seed as 64 hex characters or base64. */
+  KEYLEDGER_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
 } as const;
 
 export type SettingName = keyof typeof settings;

@@ -36,6 +36,8 @@ export class Stack {
   private nats!: ManagedProcess;
   natsUrl = '';
   readonly logDir: string;
+  /** The audit checkpoints' signing key (a 32-byte Ed25519 seed, hex) handed to audit-attestation. */
+  readonly auditSigningKey = randomBytes(32).toString('hex');
 
   private constructor(private readonly options: StackOptions) {
     this.logDir = mkdtempSync(join(tmpdir(), `keyledger-e2e-${options.label}-`));
@@ -135,6 +137,7 @@ export class Stack {
       KEYLEDGER_OPERATOR_TOKEN: this.operatorToken,
       KEYLEDGER_SECRETS_KEY: randomBytes(32).toString('hex'),
       KEYLEDGER_MIGRATE_ON_START: 'false',
+      KEYLEDGER_AUDIT_SIGNING_KEY: this.auditSigningKey,
       LOG_LEVEL: 'info',
       ...this.options.env,
     };

@@ -152,6 +152,7 @@ export const AuditVerifySchema = z.union([
   z.object({
     ok: z.literal(true),
     events_verified: z.number().int(),
+    events_pending: z.number().int().describe('events not chained yet'),
     head: z.object({ position: z.number().int(), hash: z.string() }).nullable(),
     checkpoint: AuditCheckpointSchema.nullable(),
   }),
@@ -159,6 +160,8 @@ export const AuditVerifySchema = z.union([
     ok: z.literal(false),
     first_bad_position: z.number().int(),
     reason: z.enum(['altered', 'removed', 'inserted', 'reordered', 'bad_signature']),
+    detail: z.string(),
+    events_verified: z.number().int(),
   }),
 ]);
 export const AuditPublicKeySchema = z.object({ algorithm: z.literal('Ed25519'), public_key: z.string(), public_key_pem: z.string() });

@@ -1,0 +1,173 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kysely, sql } from 'kysely';
+import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
+import { chainEvents, signHeadIfDue } from '@keyledger/audit-data-access';
+import { createDb, EventStore, LOG_START, readLogAfter } from '@keyledger/event-store';
+import { createTestDatabase, REPO_ROOT, TestDatabase, waitFor } from '@keyledger/testing';
+
+const CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], databaseUrl: string): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: databaseUrl } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+// Each case starts the CLI as a process (several in the export case): seconds each on a busy machine.
+jest.setTimeout(60_000);
+
+describe('keyledger audit verify (a real process over a tampered log)', () => {
+  let database: TestDatabase;
+  let db: Kysely<any>;
+  const key = parseSigningKey(generateSigningSeed());
+  const pinned = rawPublicKey(key).toString('base64');
+  const verify = (...extra: string[]) => cli(['audit', 'verify', '--public-key', pinned, ...extra], database.url);
+
+  /** Runs SQL as the table owner with the append-only trigger off, as an attacker with the owner's rights would. */
+  async function tamper(statement: ReturnType<typeof sql>): Promise<void> {
+    await sql`alter table events disable trigger events_no_update_delete`.execute(db);
+    try {
+      await statement.execute(db);
+    } finally {
+      await sql`alter table events enable trigger events_no_update_delete`.execute(db);
+    }
+  }
+
+  /** Chains every committed event and signs the head, as the chainer does (the gap-safe read waits out other transactions on the server). */
+  async function chainEverything(): Promise<void> {
+    await waitFor(
+      'every event chained',
+      async () => {
+        await db.transaction().execute(async (trx) => {
+          const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
+          const from = head ? { transactionId: String(head.transaction_id), position: head.position } : LOG_START;
+          await chainEvents(trx, await readLogAfter(trx, from, 1000));
+        });
+        const pending = await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(db);
+        return pending.rows[0].n === 0;
+      },
+      60_000,
+      50,
+    );
+    await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase('audit_verify');
+    const migrated = await cli(['migrate'], database.url);
+    expect(migrated.code).toBe(0);
+    db = createDb(database.url, { poolSize: 2 });
+    const store = new EventStore(db);
+    // 30 events, each appended in its own transaction, across orgs and streams.
+    for (let i = 1; i <= 30; i++) {
+      const org = `org_${i % 3}`;
+      await store.append(
+        `agent-agt_${i % 7}`,
+        'any',
+        [{ type: 'AgentUpdated', data: { agent_id: `agt_${i % 7}`, name: `agent ${i}`, metadata: { n: i, note: 'é €' } } }],
+        { request_id: `req_${i}`, actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1', environment: 'test' },
+        { orgId: org },
+      );
+      if (i === 20 || i === 30) await chainEverything();
+    }
+    await sql`create table events_pristine as select * from events`.execute(db);
+  }, 120_000);
+
+  afterEach(async () => {
+    // Put the log back as it was for the next case.
+    await tamper(sql`delete from events`);
+    await tamper(sql`insert into events overriding system value select * from events_pristine`);
+    await sql`update audit_checkpoints c set signature = p.signature from audit_checkpoints_pristine p where p.id = c.id`.execute(db).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  it('passes an untouched log: every event verified, both checkpoints checked', async () => {
+    const run = await verify();
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stdout).toContain('chain intact: 30 events verified');
+    expect(run.stdout).toContain('2 signed checkpoints verified; latest at position 30');
+  });
+
+  it('names an event whose data was changed', async () => {
+    await tamper(sql`update events set data = jsonb_set(data, '{name}', '"mallory"') where position = 7`);
+    const run = await verify();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('first bad position 7: altered');
+  });
+
+  it('names a deleted event', async () => {
+    await tamper(sql`delete from events where position = 12`);
+    const run = await verify();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('first bad position 12: removed');
+  });
+
+  it('names an event slipped into the middle of the log', async () => {
+    await tamper(sql`
+      insert into events (stream, stream_version, type, data, metadata, org_id, transaction_id)
+      select 'agent-agt_forged', 1, 'AgentUpdated', '{"agent_id": "agt_forged"}', metadata, org_id, transaction_id from events where position = 9`);
+    const forged = await sql<{ position: number }>`select position from events where stream = 'agent-agt_forged'`.execute(db);
+    const run = await verify();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`first bad position ${forged.rows[0].position}: inserted`);
+  });
+
+  it('names two events swapped in log order', async () => {
+    await tamper(sql`
+      update events e set transaction_id = o.transaction_id
+      from events o where (e.position, o.position) in ((5, 15), (15, 5))`);
+    const run = await verify();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('first bad position 5: reordered');
+  });
+
+  it('detects a forged checkpoint signature', async () => {
+    await sql`create table if not exists audit_checkpoints_pristine as select * from audit_checkpoints`.execute(db);
+    await sql`update audit_checkpoints set signature = ${Buffer.alloc(64, 1)} where position = 20`.execute(db);
+    const run = await verify();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('first bad position 20: bad_signature');
+  });
+
+  it('exports the log and verifies the file offline against the pinned key; an edited line is caught', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyledger-audit-'));
+    const file = join(dir, 'log.ndjson');
+    const exported = await cli(['audit', 'export', '--out', file], database.url);
+    expect(exported).toMatchObject({ code: 0 });
+    expect(exported.stdout).toContain('exported 30 events and 2 checkpoints');
+    const offline = await cli(['audit', 'verify', '--file', file, '--public-key', pinned], 'postgres://nobody@127.0.0.1:1/none');
+    expect(offline).toMatchObject({ code: 0 });
+    expect(offline.stdout).toContain('chain intact: 30 events verified');
+
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const index = lines.findIndex((line) => line.includes('"position":17,'));
+    lines[index] = lines[index].replace('"agent 17"', '"agent 71"');
+    writeFileSync(join(dir, 'edited.ndjson'), lines.join('\n'));
+    const edited = await cli(['audit', 'verify', '--file', join(dir, 'edited.ndjson'), '--public-key', pinned], 'postgres://nobody@127.0.0.1:1/none');
+    expect(edited.code).toBe(1);
+    expect(edited.stdout).toContain('first bad position 17: altered');
+
+    const otherKey = rawPublicKey(parseSigningKey(generateSigningSeed())).toString('base64');
+    const wrongKey = await cli(['audit', 'verify', '--file', file, '--public-key', otherKey], 'postgres://nobody@127.0.0.1:1/none');
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stdout).toContain('bad_signature');
+  });
+});

@@ -1,0 +1,202 @@
+import { execFile } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { REPO_ROOT, Stack, waitFor } from '@keyledger/testing';
+import { ApiClient, createOrg, expectError, TestOrg } from './client';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The auditor's CLI, as a process of its own reading Postgres directly. */
+async function keyledger(stack: Stack, ...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'dist/apps/cli/main.js'), ...args, '--database-url', stack.databaseUrl]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** The public key of the stack's signing seed, computed independently of the service. */
+function publicKeyOfSeed(seedHex: string): string {
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seedHex, 'hex')]);
+  const spki = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32).toString('base64');
+}
+
+describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () => {
+  let stack: Stack;
+  let pg: Client;
+  let acme: TestOrg;
+  let globex: TestOrg;
+  let pinned: string;
+  let agentId: string;
+  let attestation: any;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ label: 'audit', env: { KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS: '5', KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS: '1' } });
+    pg = new Client({ connectionString: stack.databaseUrl });
+    await pg.connect();
+    pinned = publicKeyOfSeed(stack.auditSigningKey);
+
+    // A realistic day: two orgs (one live), keys made, rolled and revoked, agents paused, resumed,
+    // renamed and revoked, an agent linking itself through the device flow, a self-serve key linked.
+    acme = await createOrg(stack, 'Acme');
+    globex = await createOrg(stack, 'Globex', { environment: 'live' });
+    const agent = await acme.api.post('/v1/agents', { name: 'shopper', metadata: { team: 'ops' } });
+    agentId = agent.body.data.id;
+    const other = await acme.api.post('/v1/agents', { name: 'doomed' });
+    await acme.api.patch(`/v1/agents/${agentId}`, { name: 'shopper-2' });
+    await acme.api.post(`/v1/agents/${agentId}/pause`, { duration: '1h' });
+    await acme.api.post(`/v1/agents/${agentId}/resume`);
+    const bound = await acme.api.post('/v1/api-keys', { name: 'agent key', agent_id: agentId, scopes: ['spend:write', 'audit:read'] });
+    expect(bound.status).toBe(201);
+    await acme.api.post(`/v1/api-keys/${bound.body.data.id}/roll`, { grace_period_seconds: 60 });
+    const spare = await acme.api.post('/v1/api-keys', { name: 'spare', scopes: ['keys:read'] });
+    await acme.api.post(`/v1/api-keys/${spare.body.data.id}/revoke`);
+    await acme.api.post(`/v1/agents/${other.body.data.id}/revoke`);
+    const device = new ApiClient(stack.gatewayUrl());
+    const code = await device.post('/v1/auth/device', { agent_name: 'laptop' });
+    await acme.api.post('/v1/auth/device/approve', { user_code: code.body.data.user_code });
+    const token = await device.post('/v1/auth/device/token', { device_code: code.body.data.device_code });
+    expect(token.status).toBe(200);
+    const selfServe = await device.post('/v1/api-keys', {});
+    expect(selfServe.status).toBe(201);
+    await acme.api.post('/v1/api-keys/link', { key: selfServe.body.data.key });
+    await globex.api.post('/v1/agents', { name: 'live-bot' });
+    const agentKey = acme.api.withKey(bound.body.data.key);
+    attestation = await agentKey.post('/v1/attestations', { statement: { purpose: 'buy GPU hours', expected_amount: 1200, merchant: 'gpu.example' } });
+    expect(attestation.status).toBe(201);
+
+    // The chainer has caught up and the head is signed.
+    await waitFor(
+      'chain head signed',
+      async () => {
+        const res = await acme.api.get('/v1/audit/verify');
+        const max = await pg.query('select max(position)::int as p from events');
+        return res.body.data?.ok === true && res.body.data.events_pending === 0 && res.body.data.checkpoint?.position === res.body.data.head?.position && res.body.data.head?.position === max.rows[0].p;
+      },
+      60_000,
+      250,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    await pg?.end();
+    await stack?.stop();
+  });
+
+  it('publishes the signing key to pin, and every checkpoint is signed with it', async () => {
+    const res = await new ApiClient(stack.gatewayUrl()).get('/v1/audit/public-key');
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ algorithm: 'Ed25519', public_key: pinned, public_key_pem: expect.stringContaining('BEGIN PUBLIC KEY') });
+    const verify = await acme.api.get('/v1/audit/verify');
+    expect(verify.body.data).toMatchObject({ ok: true, checkpoint: { public_key: pinned, signature: expect.any(String), root: verify.body.data.head.hash } });
+    expect(verify.body.data.events_verified).toBeGreaterThan(20);
+  });
+
+  it('lists the org’s own events of its environment, with hashes, filtered and paged', async () => {
+    const all: any[] = [];
+    let after = 0;
+    for (;;) {
+      const page = await acme.api.get(`/v1/audit/events?after=${after}&limit=5`);
+      expect(page.status).toBe(200);
+      all.push(...page.body.data.items);
+      if (!page.body.data.next_cursor) break;
+      after = Number(page.body.data.next_cursor);
+    }
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.map((e) => e.position)).toEqual([...all.map((e) => e.position)].sort((a, b) => a - b));
+    for (const event of all) {
+      expect(event).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), prev_hash: expect.stringMatching(/^[0-9a-f]{64}$/), recorded_at: expect.any(String) });
+      expect(JSON.stringify(event)).not.toContain('live-bot');
+    }
+    const revoked = await acme.api.get('/v1/audit/events?type=KeyRevoked');
+    expect(revoked.body.data.items.map((e: any) => e.type)).toEqual(expect.arrayContaining(['KeyRevoked']));
+    expect(new Set(revoked.body.data.items.map((e: any) => e.type))).toEqual(new Set(['KeyRevoked']));
+    const ofAgent = await acme.api.get(`/v1/audit/events?agent_id=${agentId}`);
+    expect(ofAgent.body.data.items.map((e: any) => e.type)).toEqual(expect.arrayContaining(['AgentCreated', 'AgentPaused', 'AgentResumed']));
+    expectError(await acme.api.get('/v1/audit/events?limit=1001'), 400, 'VALIDATION_ERROR');
+    const spendOnly = await acme.api.post('/v1/api-keys', { scopes: ['spend:read'] });
+    expectError(await acme.api.withKey(spendOnly.body.data.key).get('/v1/audit/events'), 403, 'PERMISSION_DENIED');
+    // Live and test are apart: Globex's live key sees its own events only.
+    const globexEvents = await globex.api.get('/v1/audit/events?limit=1000');
+    expect(JSON.stringify(globexEvents.body.data.items)).toContain('live-bot');
+    expect(JSON.stringify(globexEvents.body.data.items)).not.toContain('shopper');
+  });
+
+  it('exports the org’s events as streamed NDJSON', async () => {
+    const res = await fetch(`${stack.gatewayUrl()}/v1/audit/export`, { headers: { 'x-api-key': acme.key } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+    const lines = (await res.text()).trim().split('\n').map((line) => JSON.parse(line));
+    const listed = await acme.api.get('/v1/audit/events?limit=1000');
+    expect(lines).toEqual(listed.body.data.items);
+  });
+
+  it('records attestations: what the agent claimed, in the log, listed with its chain hash', async () => {
+    expect(attestation.body.data).toMatchObject({
+      id: expect.stringMatching(/^att_[0-9A-Za-z]{22}$/),
+      agent_id: agentId,
+      spend_id: null,
+      statement: { purpose: 'buy GPU hours', expected_amount: 1200, merchant: 'gpu.example' },
+      mismatches: [],
+      position: expect.any(Number),
+    });
+    const listed = await acme.api.get(`/v1/attestations?agent_id=${agentId}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.items).toHaveLength(1);
+    const event = await pg.query('select encode(hash, $2) as hash, type from events where position = $1', [attestation.body.data.position, 'hex']);
+    expect(event.rows[0]).toEqual({ type: 'AttestationRecorded', hash: listed.body.data.items[0].hash });
+    expect(listed.body.data.items[0]).toMatchObject({ id: attestation.body.data.id, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    expectError(await acme.api.post('/v1/attestations', { statement: { purpose: 'x' } }), 400, 'VALIDATION_ERROR');
+    expectError(await acme.api.post('/v1/attestations', { agent_id: 'agt_nope', statement: { purpose: 'x' } }), 404, 'NOT_FOUND');
+    expectError(await globex.api.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'x' } }), 404, 'NOT_FOUND');
+    expectError(await acme.api.post('/v1/attestations', { agent_id: agentId, statement: 'free text' }), 400, 'VALIDATION_ERROR');
+    expect((await globex.api.get('/v1/attestations')).body.data.items).toEqual([]);
+  });
+
+  it('the auditor CLI verifies the whole chain against the pinned key', async () => {
+    const run = await keyledger(stack, 'audit', 'verify', '--public-key', pinned);
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stdout).toMatch(/chain intact: \d+ events verified/);
+  });
+
+  it('replay rebuilds every read model from the log and finds no difference; a corrupted row is found, and only it', async () => {
+    const clean = await keyledger(stack, 'audit', 'replay');
+    expect(clean.stdout).toContain('no difference');
+    expect(clean.stdout).toContain('attestations (1)');
+    expect(clean.code).toBe(0);
+
+    await pg.query(`update agents set name = 'tampered' where id = $1`, [agentId]);
+    const dirty = await keyledger(stack, 'audit', 'replay', '--json');
+    expect(dirty.code).toBe(1);
+    const report = JSON.parse(dirty.stdout);
+    expect(report.differences).toEqual([{ table: 'agents', kind: 'differs', key: { id: agentId }, live: { name: 'tampered' }, replayed: { name: 'shopper-2' } }]);
+    const readable = await keyledger(stack, 'audit', 'replay');
+    expect(readable.stdout).toContain(`agents {"id":"${agentId}"}: differs`);
+    expect(readable.stdout).toContain('name: live "tampered" ≠ replayed "shopper-2"');
+    await pg.query(`update agents set name = 'shopper-2' where id = $1`, [agentId]);
+  });
+
+  it('after an event is altered in the database, GET /v1/audit/verify names its position', async () => {
+    const target = await pg.query(`select position::int as p from events where type = 'AgentPaused' limit 1`);
+    await pg.query('alter table events disable trigger events_no_update_delete');
+    await pg.query(`update events set data = jsonb_set(data, '{paused_until}', 'null') where position = $1`, [target.rows[0].p]);
+    await pg.query('alter table events enable trigger events_no_update_delete');
+    const res = await acme.api.get('/v1/audit/verify');
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ ok: false, first_bad_position: target.rows[0].p, reason: 'altered' });
+    const run = await keyledger(stack, 'audit', 'verify', '--public-key', pinned);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`first bad position ${target.rows[0].p}: altered`);
+  });
+});

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { Kysely, Transaction, sql } from 'kysely';
+import type { EventRow } from '@keyledger/event-store';
+
+/**
+ * One service's read model as replay sees it: the projection its service runs inline, and the
+ * tables it fills. Each service's data-access lib exports both; the CLI lists them in one registry.
+ */
+export interface ReadModelProjection {
+  service: string;
+  tables: readonly string[];
+  project: (trx: Transaction<any>, events: readonly EventRow[]) => Promise<void>;
+}
+
+export interface RowDifference {
+  table: string;
+  kind: 'missing_in_live' | 'extra_in_live' | 'differs';
+  key: Record<string, unknown>;
+  /** Columns whose values differ, live vs replayed (for `differs`); the whole row otherwise. */
+  live: Record<string, unknown> | null;
+  replayed: Record<string, unknown> | null;
+}
+
+export interface ReplayReport {
+  /** The scratch schema (dropped afterwards unless `keepSchema`). */
+  schema: string;
+  events: number;
+  seconds: number;
+  events_per_second: number;
+  tables: { table: string; rows: number }[];
+  differences: RowDifference[];
+  /** True when more differences exist than were listed. */
+  truncated: boolean;
+}
+
+export interface ReplayOptions {
+  batchSize?: number;
+  /** Called after every batch with the events replayed so far and the total to replay. */
+  onProgress?: (done: number, total: number) => void;
+  /** Most differences to list. */
+  maxDifferences?: number;
+  keepSchema?: boolean;
+}
+
+/**
+ * Rebuilds every registered read model from the log into a scratch schema — empty copies of the
+ * live tables — by running each service's own projection over every event in log order, then
+ * compares the scratch tables with the live ones row by row. Batches commit one by one, so no
+ * long write transaction holds back the live system's log followers; compare on a quiet system.
+ */
+export async function replayReadModels(db: Kysely<any>, projections: readonly ReadModelProjection[], options: ReplayOptions = {}): Promise<ReplayReport> {
+  const scratch = `replay_${randomBytes(4).toString('hex')}`;
+  const tables = projections.flatMap((p) => p.tables);
+  const started = process.hrtime.bigint();
+  return db.connection().execute(async (conn) => {
+    await sql`create schema ${sql.id(scratch)}`.execute(conn);
+    try {
+      for (const table of tables) {
+        // Unlogged copies with the primary key only (projections find rows by it): no foreign keys or
+        // secondary indexes to maintain while replaying; the comparison scans both tables anyway.
+        await sql`create unlogged table ${sql.id(scratch, table)} (like ${sql.id('public', table)} including defaults including constraints)`.execute(conn);
+        const key = await primaryKeyOf(conn, table);
+        if (key.length > 0) await sql`alter table ${sql.id(scratch, table)} add primary key (${sql.join(key.map((c) => sql.id(c)))})`.execute(conn);
+      }
+      await sql`set search_path to ${sql.id(scratch)}, public`.execute(conn);
+      // Replay what was committed when it started: the log up to the gap-safe horizon.
+      const horizon = await sql<{ xmin: string; total: number }>`
+        select pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
+               (select count(*) from events where transaction_id < pg_snapshot_xmin(pg_current_snapshot()))::bigint as total`.execute(conn);
+      const { xmin, total } = horizon.rows[0];
+      let after = { transaction_id: '0', position: 0 };
+      let done = 0;
+      const batchSize = options.batchSize ?? 2_000;
+      for (;;) {
+        const page = await sql<EventRow>`
+          select * from events
+          where (transaction_id, position) > (${after.transaction_id}::xid8, ${after.position}::bigint)
+            and transaction_id < ${xmin}::xid8
+          order by transaction_id, position limit ${batchSize}`.execute(conn);
+        if (page.rows.length === 0) break;
+        await conn.transaction().execute(async (trx) => {
+          await sql`set local synchronous_commit = off`.execute(trx);
+          for (const projection of projections) await projection.project(trx, page.rows);
+        });
+        done += page.rows.length;
+        options.onProgress?.(done, total);
+        const last = page.rows[page.rows.length - 1];
+        after = { transaction_id: last.transaction_id, position: last.position };
+      }
+      await sql`set search_path to default`.execute(conn);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const max = options.maxDifferences ?? 50;
+      const differences: RowDifference[] = [];
+      const counted: { table: string; rows: number }[] = [];
+      let truncated = false;
+      for (const table of tables) {
+        const count = await sql<{ n: number }>`select count(*)::bigint as n from ${sql.id(scratch, table)}`.execute(conn);
+        counted.push({ table, rows: count.rows[0].n });
+        const found = await compareTable(conn, table, scratch, max - differences.length + 1);
+        if (differences.length + found.length > max) truncated = true;
+        differences.push(...found.slice(0, Math.max(0, max - differences.length)));
+      }
+      return { schema: scratch, events: done, seconds, events_per_second: seconds > 0 ? Math.round(done / seconds) : done, tables: counted, differences, truncated };
+    } finally {
+      await sql`set search_path to default`.execute(conn).catch(() => undefined);
+      if (!options.keepSchema) await sql`drop schema ${sql.id(scratch)} cascade`.execute(conn);
+    }
+  });
+}
+
+async function primaryKeyOf(db: Kysely<any>, table: string): Promise<string[]> {
+  const result = await sql<{ column: string }>`
+    select a.attname as column from pg_index i
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+    where i.indrelid = ${`public.${table}`}::regclass and i.indisprimary order by a.attnum`.execute(db);
+  return result.rows.map((r) => r.column);
+}
+
+/** Rows in one side and not the other (EXCEPT compares every column), paired up by primary key. */
+async function compareTable(db: Kysely<any>, table: string, scratch: string, limit: number): Promise<RowDifference[]> {
+  const key = await primaryKeyOf(db, table);
+  const live = sql.id('public', table);
+  const replayed = sql.id(scratch, table);
+  const onlyLive = await sql<{ row: Record<string, unknown> }>`
+    select to_jsonb(d) as row from (select * from ${live} except all select * from ${replayed}) d limit ${limit}`.execute(db);
+  const onlyReplayed = await sql<{ row: Record<string, unknown> }>`
+    select to_jsonb(d) as row from (select * from ${replayed} except all select * from ${live}) d limit ${limit}`.execute(db);
+  const keyOf = (row: Record<string, unknown>) => Object.fromEntries((key.length ? key : Object.keys(row)).map((c) => [c, row[c]]));
+  const id = (row: Record<string, unknown>) => JSON.stringify(keyOf(row));
+  const replayedByKey = new Map(onlyReplayed.rows.map((r) => [id(r.row), r.row]));
+  const differences: RowDifference[] = [];
+  for (const { row } of onlyLive.rows) {
+    const other = replayedByKey.get(id(row));
+    if (other) {
+      replayedByKey.delete(id(row));
+      const columns = Object.keys(row).filter((c) => JSON.stringify(row[c]) !== JSON.stringify(other[c]));
+      differences.push({
+        table,
+        kind: 'differs',
+        key: keyOf(row),
+        live: Object.fromEntries(columns.map((c) => [c, row[c]])),
+        replayed: Object.fromEntries(columns.map((c) => [c, other[c]])),
+      });
+    } else {
+      differences.push({ table, kind: 'extra_in_live', key: keyOf(row), live: row, replayed: null });
+    }
+  }
+  for (const row of replayedByKey.values()) differences.push({ table, kind: 'missing_in_live', key: keyOf(row), live: null, replayed: row });
+  return differences;
+}

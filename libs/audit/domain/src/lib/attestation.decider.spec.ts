@@ -1,0 +1,30 @@
+import { DomainError } from '@keyledger/domain';
+import { attestationDecider, newAttestationId, RecordAttestation } from './attestation.decider';
+
+const record = (statement: Record<string, unknown>): RecordAttestation => ({
+  type: 'RecordAttestation',
+  data: { attestation_id: 'att_1', org_id: 'org_1', environment: 'test', agent_id: 'agt_1', spend_id: null, statement, now: '2026-11-22T10:00:00.000Z' },
+});
+
+describe('attestation decider', () => {
+  it('records what the agent claimed, once', () => {
+    const events = attestationDecider.decide(record({ purpose: 'buy GPU hours', expected_amount: 1200 }), attestationDecider.initialState());
+    expect(events).toEqual([
+      {
+        type: 'AttestationRecorded',
+        data: { attestation_id: 'att_1', org_id: 'org_1', environment: 'test', agent_id: 'agt_1', spend_id: null, statement: { purpose: 'buy GPU hours', expected_amount: 1200 }, mismatches: [], recorded_at: '2026-11-22T10:00:00.000Z' },
+      },
+    ]);
+    const state = attestationDecider.evolve(attestationDecider.initialState(), events[0]);
+    expect(() => attestationDecider.decide(record({ purpose: 'again' }), state)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+  });
+
+  it('refuses a statement that is not an object or is over 16 KiB', () => {
+    expect(() => attestationDecider.decide(record([] as never), attestationDecider.initialState())).toThrow(DomainError);
+    expect(() => attestationDecider.decide(record({ blob: 'x'.repeat(17_000) }), attestationDecider.initialState())).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+  });
+
+  it('makes att_ ids of 22 base62 characters', () => {
+    expect(newAttestationId()).toMatch(/^att_[0-9A-Za-z]{22}$/);
+  });
+});

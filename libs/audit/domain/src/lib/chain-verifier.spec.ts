@@ -1,0 +1,119 @@
+import { canonicalJson } from './canonical-json';
+import { generateSigningSeed, parsePublicKey, parseSigningKey, rawPublicKey, signCheckpoint, Checkpoint } from './checkpoint';
+import { ChainLookup, verifyChain } from './chain-verifier';
+import { ChainRow, GENESIS_HASH, chainHash } from './event-hash';
+
+function chained(count: number): ChainRow[] {
+  const rows: ChainRow[] = [];
+  let prev = GENESIS_HASH;
+  for (let i = 1; i <= count; i++) {
+    const row: ChainRow = {
+      position: i,
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      stream: `key-key_${i % 3}`,
+      stream_version: Math.ceil(i / 3),
+      type: 'KeyCreated',
+      schema_version: 1,
+      data: { key_id: `key_${i}`, scopes: ['*'], amount: i * 100 },
+      metadata: { request_id: `req_${i}`, actor_key_id: null, agent_id: null, ip: '127.0.0.1' },
+      org_id: 'org_1',
+      recorded_at: new Date(Date.UTC(2026, 10, 22, 10, 0, i)),
+      transaction_id: String(1000 + i),
+      hash: null,
+      prev_hash: prev,
+    };
+    row.hash = chainHash(prev, row);
+    prev = row.hash;
+    rows.push(row);
+  }
+  return rows;
+}
+
+function inLog(rows: ChainRow[]): ChainRow[] {
+  return [...rows].sort((a, b) => Number(BigInt(a.transaction_id) - BigInt(b.transaction_id)) || a.position - b.position);
+}
+
+function lookupOver(rows: ChainRow[]): ChainLookup {
+  return {
+    successorOf: async (hash) => rows.find((r) => r.prev_hash?.equals(hash)) ?? null,
+    rowWithHash: async (hash) => rows.find((r) => r.hash?.equals(hash)) ?? null,
+    missingPositionBetween: async (after, before) => {
+      for (let p = after + 1; p < before; p++) if (!rows.some((r) => r.position === p)) return p;
+      return null;
+    },
+  };
+}
+
+async function verify(rows: ChainRow[], checkpoints: Checkpoint[] = [], publicKey?: Buffer) {
+  const ordered = inLog(rows);
+  async function* iterate() {
+    yield* ordered;
+  }
+  return verifyChain(iterate(), { checkpoints, publicKey, lookup: lookupOver(rows) });
+}
+
+describe('canonical JSON (RFC 8785)', () => {
+  it('sorts members by UTF-16 code units and serializes numbers the ECMAScript way', () => {
+    expect(canonicalJson({ b: [1e21, 0.000001, -0, 1.5e-7], a: { z: null, y: 'é\n' } })).toBe('{"a":{"y":"é\\n","z":null},"b":[1e+21,0.000001,0,1.5e-7]}');
+    // RFC 8785 §3.2.3 sorting example.
+    expect(canonicalJson({ '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' })).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin Small Letter O With Diaeresis","€":"Euro Sign","😀":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
+  });
+});
+
+describe('verifyChain', () => {
+  it('verifies an untouched chain and reports its head', async () => {
+    const rows = chained(20);
+    const result = await verify(rows);
+    expect(result).toMatchObject({ ok: true, events_verified: 20, head: { position: 20, hash: rows[19].hash?.toString('hex') } });
+  });
+
+  it('counts unchained events at the end as pending, not as tampering', async () => {
+    const rows = chained(10);
+    rows[9].hash = null;
+    rows[9].prev_hash = null;
+    expect(await verify(rows)).toMatchObject({ ok: true, events_verified: 9, events_pending: 1 });
+  });
+
+  it('names an altered event', async () => {
+    const rows = chained(10);
+    rows[4].data = { key_id: 'key_5', scopes: ['*'], amount: 1 };
+    expect(await verify(rows)).toMatchObject({ ok: false, first_bad_position: 5, reason: 'altered' });
+  });
+
+  it('names a removed event', async () => {
+    const rows = chained(10).filter((r) => r.position !== 6);
+    expect(await verify(rows)).toMatchObject({ ok: false, first_bad_position: 6, reason: 'removed' });
+  });
+
+  it('names an inserted event, chained or not', async () => {
+    const rows = chained(10);
+    const forged: ChainRow = { ...rows[3], position: 11, id: 'forged', transaction_id: rows[3].transaction_id, hash: null, prev_hash: null };
+    expect(await verify([...rows, forged])).toMatchObject({ ok: false, first_bad_position: 11, reason: 'inserted' });
+    forged.prev_hash = rows[3].hash;
+    forged.hash = chainHash(rows[3].hash as Buffer, forged);
+    expect(await verify([...rows, forged])).toMatchObject({ ok: false, first_bad_position: 11, reason: 'inserted' });
+  });
+
+  it('names two swapped events', async () => {
+    const rows = chained(10);
+    [rows[2].transaction_id, rows[6].transaction_id] = [rows[6].transaction_id, rows[2].transaction_id];
+    expect(await verify(rows)).toMatchObject({ ok: false, first_bad_position: 3, reason: 'reordered' });
+  });
+
+  it('checks checkpoints against the pinned key', async () => {
+    const rows = chained(10);
+    const key = parseSigningKey(generateSigningSeed());
+    const good = signCheckpoint(key, 8, rows[7].hash as Buffer, new Date());
+    expect(await verify(rows, [good], rawPublicKey(key))).toMatchObject({ ok: true, checkpoint: { position: 8 } });
+
+    const forged = { ...good, signature: Buffer.alloc(64, 7) };
+    expect(await verify(rows, [forged], rawPublicKey(key))).toMatchObject({ ok: false, first_bad_position: 8, reason: 'bad_signature' });
+
+    const other = parseSigningKey(generateSigningSeed());
+    const impostor = signCheckpoint(other, 8, rows[7].hash as Buffer, new Date());
+    expect(await verify(rows, [impostor], parsePublicKey(rawPublicKey(key).toString('base64')))).toMatchObject({ ok: false, reason: 'bad_signature' });
+    expect(await verify(rows.slice(0, 7), [good])).toMatchObject({ ok: false, first_bad_position: 8, reason: 'removed' });
+  });
+});

@@ -1,0 +1,3 @@
+export * from './lib/audit-feature.module';
+export * from './lib/audit-chainer';
+export * from './lib/audit-signing-key';
