@@ -972,11 +972,11 @@ export class Stack {
 
     for (const instance of appInstances({
       instances: this.instances,
-      env: { ...env, KEYLEDGER_SECRETS_KEY: secretsKey(repoRoot, env) },
-}
-
-/**
-      env: { ...env, KEYLEDGER_AUDIT_SIGNING_KEY: auditSigningKey(env, this.repoRoot, this.log) },
+      env: {
+        ...env,
+        KEYLEDGER_SECRETS_KEY: secretsKey(repoRoot, env),
+        KEYLEDGER_AUDIT_SIGNING_KEY: auditSigningKey(env, this.repoRoot, this.log),
+      },
       databaseUrl: postgres.url,
       natsUrl: nats.url,
       operatorToken: token,
