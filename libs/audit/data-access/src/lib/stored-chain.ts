@@ -1,5 +1,5 @@
 import { Kysely, Transaction, sql } from 'kysely';
-import { ChainLookup, ChainRow, RowPlace, VerifyResult, checkpointView, hex, verifyChain } from '@keyledger/audit-domain';
+import { ChainLookup, ChainRow, HashedEventFields, RowPlace, VerifyResult, checkpointView, hex, verifyChain } from '@keyledger/audit-domain';
 import { listCheckpoints } from './chain.store';
 
 const PAGE = 5_000;
@@ -62,16 +62,7 @@ export async function verifyStoredChain(db: Kysely<any>, options: VerifyStoredOp
 }
 
 /** One line of an export: an event with its chain fields. */
-export interface ExportedEvent {
-  position: number;
-  id: string;
-  stream: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: unknown;
-  org_id: string | null;
+export interface ExportedEvent extends Omit<HashedEventFields, 'recorded_at'> {
   recorded_at: string;
   transaction_id: string;
   hash: string | null;
