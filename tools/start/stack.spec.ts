@@ -190,12 +190,22 @@ describe('processes and health', () => {
       args: ['-e', "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)"],
       echo: false,
     });
-    await new Promise((r) => setTimeout(r, 500)); // both have installed their handlers
-    expect(await polite.stop({ timeoutMs: 5000 })).toMatchObject({ code: 0, killed: false });
-    expect(polite.tail()).toEqual(['up', 'bye']);
-    expect(await stubborn.stop({ timeoutMs: 300 })).toMatchObject({ signal: 'SIGKILL', killed: true });
-    expect(stubborn.running).toBe(false);
-  });
+    try {
+      // Each prints 'up' once its SIGTERM handler is installed: wait for that, however busy the machine.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && !(polite.tail().includes('up') && stubborn.tail().includes('up'))) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await polite.stop({ timeoutMs: 5000 })).toMatchObject({ code: 0, killed: false });
+      expect(polite.tail()).toEqual(['up', 'bye']);
+      expect(await stubborn.stop({ timeoutMs: 300 })).toMatchObject({ signal: 'SIGKILL', killed: true });
+      expect(stubborn.running).toBe(false);
+    } finally {
+      // A failed expectation must not leave a child behind to keep the test run alive.
+      if (polite.running) await polite.stop({ signal: 'SIGKILL', timeoutMs: 300 }).catch(() => undefined);
+      if (stubborn.running) await stubborn.stop({ signal: 'SIGKILL', timeoutMs: 300 }).catch(() => undefined);
+    }
+  }, 30_000);
 
   it('waits until an HTTP endpoint answers 200', async () => {
     let calls = 0;
