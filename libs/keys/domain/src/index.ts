@@ -3,7 +3,7 @@ export * from './lib/api-key-format';
 export * from './lib/ids';
 export { assertNever, replayState, DomainError } from '@keyledger/domain';
 export type { Decider } from '@keyledger/domain';
-export * from './lib/scopes';
+export { grants, scopesBeyond } from '@keyledger/contracts';
 export * from './lib/org.decider';
 export * from './lib/api-key.decider';
 export * from './lib/agent.decider';

@@ -6,3 +6,4 @@ export * from './lib/rate-limits';
 export * from './lib/rate-limit-checks';
 export * from './lib/budget';
 export * from './lib/audit';
+export * from './lib/scopes';

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { readConfig } from '@keyledger/config';
-import type { Scope } from '@keyledger/contracts';
+import { grants } from '@keyledger/contracts';
 import { SecretSealer } from '@keyledger/secrets';
 import { ApiError } from './api-error';
 import { KeyCache } from './key-cache';
@@ -26,8 +26,6 @@ const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').dig
 
 /** Keys are 32–128 characters of `[A-Za-z0-9_-]`: anything else is unknown without a lookup. */
 const PLAUSIBLE_KEY = /^[A-Za-z0-9_-]{32,128}$/;
-
-const grants = (held: readonly Scope[], needed: Scope) => held.includes('*') || held.includes(needed);
 
 /**
  * Authenticates every request from its route's single declaration (`@Auth.…`). Order of checks

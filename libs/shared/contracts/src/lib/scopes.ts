@@ -1,4 +1,4 @@
-import type { Scope } from '@keyledger/contracts';
+import type { Scope } from './resources';
 
 /** True when a key holding `held` may use `needed` (`*` holds every scope). */
 export function grants(held: readonly Scope[], needed: Scope): boolean {
