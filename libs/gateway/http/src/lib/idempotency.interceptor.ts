@@ -8,6 +8,8 @@ import { readConfig } from '@keyledger/config';
 import { DB } from '@keyledger/nest';
 import { SecretSealer } from '@keyledger/secrets';
 import { ApiError, validationError } from './api-error';
+// The request fields this file reads (principal, rawBody) are declared there.
+import './principal';
 
 /** How long a claimed key stays in progress before another request may take it over. */
 export const IDEMPOTENCY_LEASE_SECONDS = 60;
