@@ -1,5 +1,7 @@
+import { connect, NatsConnection } from 'nats';
 import { Client } from 'pg';
-import { Stack } from '@keyledger/testing';
+import { BudgetSubjects } from '@keyledger/contracts';
+import { Stack, waitFor } from '@keyledger/testing';
 import { ApiClient, createOrg, expectError, TestOrg } from './client';
 
 /** Idempotency-Key on POSTs: one effect however many retries, the same answer replayed. */
@@ -8,7 +10,8 @@ describe('idempotency (e2e)', () => {
   let acme: TestOrg;
 
   beforeAll(async () => {
-    stack = await Stack.start({ label: 'idempotency', instances: { gateway: 2 } });
+    // A short claim lease, so a retry may take over the claim of a gateway that died within seconds.
+    stack = await Stack.start({ label: 'idempotency', instances: { gateway: 2 }, env: { KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS: '10' } });
     acme = await createOrg(stack, 'Acme');
   });
 
@@ -86,5 +89,107 @@ describe('idempotency (e2e)', () => {
     const again = await anonymous.post('/v1/api-keys', { name: 'sandbox' }, { 'idempotency-key': key });
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body.data.id).toBe(first.body.data.id);
+  });
+
+  describe('a gateway killed after the service committed, before it answered', () => {
+    let nats: NatsConnection;
+
+    beforeAll(async () => {
+      nats = await connect({ servers: stack.natsUrl });
+    });
+
+    afterAll(async () => {
+      await nats?.close();
+    });
+
+    it('the retry on another gateway spends once and returns the original spend', async () => {
+      const agent = (await acme.api.post('/v1/agents', { name: 'kill-after-commit' })).body.data;
+      expect((await acme.api.post('/v1/wallet/deposits', { amount: 10_000, currency: 'usd' })).status).toBe(201);
+      expect((await acme.api.put(`/v1/agents/${agent.id}/budget`, { currency: 'usd', fixed_limit: 5_000 })).status).toBe(200);
+      const walletBefore = (await acme.api.get('/v1/wallet')).body.data.balances.find((b: { currency: string }) => b.currency === 'usd').available;
+      const key = `spend-killed-gateway-${Date.now()}`;
+      const body = { agent_id: agent.id, amount: 1_234, currency: 'usd', merchant: 'kill-after-commit' };
+      const survivor = acme.api.at(stack.gatewayUrl(1));
+
+      // Watch the command go out on NATS (a plain subscriber gets a copy; the ledger's queue group gets it too).
+      const commandSent = new Promise<void>((resolve) => {
+        const sub = nats.subscribe(BudgetSubjects.createSpend);
+        void (async () => {
+          for await (const message of sub) {
+            if (message.string().includes(key)) {
+              sub.unsubscribe();
+              resolve();
+            }
+          }
+        })();
+      });
+      await nats.flush();
+
+      // The window made deterministic with no code path of its own: the ledger is frozen, so gateway 0
+      // claims the key and sends the command but cannot have its answer; once the command is on the
+      // wire, gateway 0 is frozen too and the ledger thawed: it commits and replies to a gateway that
+      // will never read the reply, and is then killed.
+      const ledger = stack.process('budget-ledger');
+      const doomed = stack.process('gateway', 0);
+      ledger.signal('SIGSTOP');
+      let lost: Promise<string>;
+      try {
+        lost = fetch(`${stack.gatewayUrl(0)}/v1/spends`, {
+          method: 'POST',
+          headers: { ...acme.api.headers, 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify(body),
+        }).then(
+          (r) => `answered ${r.status}`,
+          () => 'connection lost',
+        );
+        await commandSent;
+        doomed.signal('SIGSTOP');
+      } finally {
+        ledger.signal('SIGCONT');
+      }
+      const committed = await waitFor(
+        'the ledger to commit the spend',
+        async () => (await survivor.get(`/v1/spends?agent_id=${agent.id}`)).body.data.items[0],
+        30_000,
+        100,
+      );
+      expect(committed).toMatchObject({ amount: 1_234, status: 'captured', merchant: 'kill-after-commit' });
+      await stack.kill('gateway', 0);
+      expect(await lost).toBe('connection lost');
+
+      // The dead gateway's claim holds until its lease ends (409, Retry-After: 1); then the retry runs
+      // and the ledger, finding the key's spend, returns it instead of spending again.
+      const inProgress: unknown[] = [];
+      const retried = await waitFor(
+        'the retry to be answered',
+        async () => {
+          const answer = await survivor.post('/v1/spends', body, { 'idempotency-key': key });
+          if (answer.status !== 409) return answer;
+          inProgress.push(answer.body.error.code);
+          await new Promise((r) => setTimeout(r, Number(answer.headers.get('retry-after')) * 1000));
+          return null;
+        },
+        60_000,
+        0,
+      );
+      expect(inProgress).toEqual(inProgress.map(() => 'IDEMPOTENCY_IN_PROGRESS'));
+      expect(retried.status).toBe(201);
+      expect(retried.body.data).toEqual(committed);
+
+      const spends = (await survivor.get(`/v1/spends?agent_id=${agent.id}`)).body.data.items;
+      expect(spends.map((s: { id: string }) => s.id)).toEqual([committed.id]);
+      const walletAfter = (await survivor.get('/v1/wallet')).body.data.balances.find((b: { currency: string }) => b.currency === 'usd').available;
+      expect(walletAfter).toBe(walletBefore - 1_234);
+      const budget = (await survivor.get(`/v1/agents/${agent.id}/budget`)).body.data;
+      expect(budget).toMatchObject({ spent: 1_234, remaining: 5_000 - 1_234 });
+
+      // Its answer is stored now: the next retry is a replay, on the restarted gateway too.
+      await stack.restart('gateway', 0);
+      for (const api of [survivor, acme.api]) {
+        const replay = await api.post('/v1/spends', body, { 'idempotency-key': key });
+        expect(replay.headers.get('idempotent-replayed')).toBe('true');
+        expect(replay.body.data).toEqual(committed);
+      }
+    });
   });
 });
