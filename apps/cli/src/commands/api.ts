@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { Keyledger, KeyledgerError } from '@keyledger/sdk';
+import { Command, InvalidArgumentError } from 'commander';
+import { Budget, Keyledger, KeyledgerError, SpendStatus } from '@keyledger/sdk';
 import { jsonWanted, print } from './output';
 
 interface GlobalOptions {
@@ -12,9 +12,43 @@ interface GlobalOptions {
 
 const KEY_COLUMNS = ['id', 'name', 'key_prefix', 'last4', 'environment', 'scopes', 'status', 'agent_id', 'expires_at', 'last_used_at'];
 const AGENT_COLUMNS = ['id', 'name', 'environment', 'status', 'paused_until', 'created_at'];
+const SPEND_COLUMNS = ['id', 'agent_id', 'amount', 'captured_amount', 'currency', 'status', 'merchant', 'created_at'];
+const BUDGET_INTERVALS = ['per_transaction', 'daily', 'weekly', 'monthly', 'all_time'] as const;
+
+/** `--limit daily=500` (repeatable): one interval limit of a budget. */
+function intervalLimit(value: string, previous: { interval: (typeof BUDGET_INTERVALS)[number]; amount: number }[] = []) {
+  const [interval, amount] = value.split('=');
+  if (!BUDGET_INTERVALS.includes(interval as never) || !/^\d+$/.test(amount ?? '')) {
+    throw new InvalidArgumentError(`expected <interval>=<amount> with interval one of ${BUDGET_INTERVALS.join(', ')}`);
+  }
+  return [...previous, { interval: interval as (typeof BUDGET_INTERVALS)[number], amount: Number(amount) }];
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of minor units');
+  return Number(value);
+}
+
+function percent(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number from 0 to 100');
+  return n;
+}
+
+/** A budget for people: one line of totals, then each component and what is left of it. */
+function printBudget(budget: Budget, options: { json?: boolean }): void {
+  if (jsonWanted(options)) return print(budget, options);
+  const currency = budget.currency ?? '';
+  process.stdout.write(
+    `agent ${budget.agent_id}: ${budget.remaining} ${currency} remaining (limited by ${budget.limiting_factor ?? '-'}); ` +
+      `spent ${budget.spent}, held ${budget.held}, wallet available ${budget.wallet_available}\n`,
+  );
+  const rows = Object.entries(budget.components).map(([component, c]) => ({ component, ...c }));
+  print(rows, options, ['component', 'limit', 'used', 'remaining']);
+}
 
 /**
- * The API commands of the `keyledger` CLI: `orgs`, `keys`, `agents`. Connection settings come from
+ * The API commands of the `keyledger` CLI: `orgs`, `keys`, `agents`, `budget`, `spends`. Connection settings come from
  * flags or the environment (KEYLEDGER_URL, KEYLEDGER_API_KEY, KEYLEDGER_OPERATOR_TOKEN,
  * KEYLEDGER_SIGNING_SECRET); every call goes through the SDK, so POSTs are idempotent and retried.
  */
@@ -98,6 +132,49 @@ export function registerApiCommands(program: Command): void {
     .action(async (id: string, o: { for: '15m' | '30m' | '1h' | '4h' | 'indefinite' }) => print(await client().agents.pause(id, o.for), out(), AGENT_COLUMNS));
   agents.command('resume <agent_id>').action(async (id: string) => print(await client().agents.resume(id), out(), AGENT_COLUMNS));
   agents.command('revoke <agent_id>').action(async (id: string) => print(await client().agents.revoke(id), out(), AGENT_COLUMNS));
+
+  const budget = program.command('budget').description("agents' budgets");
+  budget
+    .command('set <agent_id>')
+    .description('replace the agent’s budget (settings left out are removed)')
+    .requiredOption('--currency <code>', 'e.g. usd')
+    .option('--fixed-limit <amount>', 'most the agent may spend in total (minor units)', wholeNumber)
+    .option('--percent <p>', "at most this percent (0-100) of the wallet's available balance", percent)
+    .option('--max-position <amount>', 'cap on open holds (minor units)', wholeNumber)
+    .option('--limit <interval=amount>', `per window, repeatable: ${BUDGET_INTERVALS.join(' | ')}`, intervalLimit)
+    .option('--require-attestation', 'every spend must carry an attestation')
+    .action(
+      async (
+        agentId: string,
+        o: { currency: string; fixedLimit?: number; percent?: number; maxPosition?: number; limit?: { interval: (typeof BUDGET_INTERVALS)[number]; amount: number }[]; requireAttestation?: boolean },
+      ) => {
+        const set = await client().budgets.set(agentId, {
+          currency: o.currency,
+          ...(o.fixedLimit !== undefined ? { fixed_limit: o.fixedLimit } : {}),
+          ...(o.percent !== undefined ? { budget_percent: o.percent } : {}),
+          ...(o.maxPosition !== undefined ? { max_position_value: o.maxPosition } : {}),
+          ...(o.limit ? { limits: o.limit } : {}),
+          ...(o.requireAttestation ? { require_attestation: true } : {}),
+        });
+        printBudget(set, out());
+      },
+    );
+  budget
+    .command('show [agent_id]')
+    .description('what the agent may still spend; without an agent id, the budget of the agent the API key belongs to')
+    .action(async (agentId: string | undefined) => printBudget(agentId ? await client().budgets.get(agentId) : await client().budgets.mine(), out()));
+
+  const spends = program.command('spends').description('spend history');
+  spends
+    .command('list')
+    .option('--agent <agent_id>')
+    .option('--status <status>', 'authorized | captured | released | refunded | expired')
+    .option('--limit <n>', 'page size (1-100)', '100')
+    .option('--cursor <cursor>', 'next_cursor of the previous page')
+    .action(async (o: { agent?: string; status?: SpendStatus; limit: string; cursor?: string }) => {
+      const page = await client().spends.list({ agent_id: o.agent, status: o.status, limit: Number(o.limit), cursor: o.cursor });
+      print(jsonWanted(out()) ? page : page.items, out(), SPEND_COLUMNS);
+    });
 }
 
 /** One line for an API error: its code and message, and the request id to quote to support. */

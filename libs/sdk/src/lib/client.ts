@@ -3,6 +3,13 @@ import { KeyledgerError } from './errors';
 import type {
   Agent,
   ApiKey,
+  Balance,
+  Budget,
+  CreateSpendParams,
+  SetBudgetParams,
+  Spend,
+  SpendStatus,
+  Wallet,
   CreatedApiKey,
   CreateKeyParams,
   DeviceAuthorization,
@@ -97,6 +104,31 @@ export class Keyledger {
     approve: (body: { user_code: string; agent_id?: string }) => this.request<{ agent: Agent }>('POST', '/v1/auth/device/approve', body),
     deny: (body: { user_code: string }) => this.request<unknown>('POST', '/v1/auth/device/deny', body),
     token: (deviceCode: string) => this.request<{ api_key: CreatedApiKey; agent: Agent }>('POST', '/v1/auth/device/token', { device_code: deviceCode }),
+  };
+
+  readonly wallet = {
+    get: () => this.request<Wallet>('GET', '/v1/wallet'),
+    deposit: (body: { amount: number; currency: string }, options?: RequestOptions) =>
+      this.request<{ balance: Balance }>('POST', '/v1/wallet/deposits', body, options),
+  };
+
+  readonly budgets = {
+    set: (agentId: string, body: SetBudgetParams) => this.request<Budget>('PUT', `/v1/agents/${encodeURIComponent(agentId)}/budget`, body),
+    get: (agentId: string) => this.request<Budget>('GET', `/v1/agents/${encodeURIComponent(agentId)}/budget`),
+    /** The calling agent's own budget (a key bound to an agent). */
+    mine: () => this.request<Budget>('GET', '/v1/budget'),
+  };
+
+  readonly spends = {
+    create: (body: CreateSpendParams, options?: RequestOptions) => this.request<Spend>('POST', '/v1/spends', body, options),
+    list: (params: ListParams & { agent_id?: string; status?: SpendStatus } = {}) =>
+      this.request<Page<Spend>>('GET', '/v1/spends', undefined, { query: { ...params } }),
+    get: (id: string) => this.request<Spend>('GET', `/v1/spends/${encodeURIComponent(id)}`),
+    capture: (id: string, body: { amount?: number } = {}, options?: RequestOptions) =>
+      this.request<Spend>('POST', `/v1/spends/${encodeURIComponent(id)}/capture`, body, options),
+    release: (id: string, options?: RequestOptions) => this.request<Spend>('POST', `/v1/spends/${encodeURIComponent(id)}/release`, {}, options),
+    refund: (id: string, body: { amount?: number } = {}, options?: RequestOptions) =>
+      this.request<Spend>('POST', `/v1/spends/${encodeURIComponent(id)}/refund`, body, options),
   };
 
   /** Any route: returns `data` of the envelope or throws a KeyledgerError with the API's code. */

@@ -90,3 +90,85 @@ export interface ListParams {
   limit?: number;
   cursor?: string;
 }
+
+export interface Balance {
+  currency: string;
+  available: number;
+  held: number;
+}
+
+export interface Wallet {
+  balances: Balance[];
+}
+
+export type BudgetInterval = 'per_transaction' | 'daily' | 'weekly' | 'monthly' | 'all_time';
+export type LimitingFactor = 'fixed_limit' | 'budget_percent' | 'max_position_value' | BudgetInterval | 'wallet' | 'no_budget';
+
+/** The settings of a budget, as last set (`PUT /v1/agents/{id}/budget`). */
+export interface BudgetPolicy {
+  agent_id: string;
+  currency: string;
+  fixed_limit: number | null;
+  budget_percent: number | null;
+  max_position_value: number | null;
+  limits: { interval: string; amount: number }[];
+  require_attestation: boolean;
+  updated_at: string;
+}
+
+/** What an agent may still spend: the most restrictive component wins. */
+export interface Budget {
+  agent_id: string;
+  currency: string | null;
+  remaining: number;
+  limiting_factor: LimitingFactor | null;
+  components: Record<string, { limit: number; used: number; remaining: number }>;
+  spent: number;
+  held: number;
+  wallet_available: number;
+  policy: BudgetPolicy | null;
+}
+
+export interface SetBudgetParams {
+  currency: string;
+  fixed_limit?: number | null;
+  budget_percent?: number | null;
+  max_position_value?: number | null;
+  limits?: { interval: BudgetInterval; amount: number }[];
+  require_attestation?: boolean;
+}
+
+export type SpendStatus = 'authorized' | 'captured' | 'released' | 'refunded' | 'expired';
+
+export interface SpendAttestation {
+  purpose: string;
+  expected_amount?: number;
+  merchant?: string;
+  claims?: Record<string, unknown>;
+}
+
+export interface Spend {
+  id: string;
+  agent_id: string;
+  amount: number;
+  captured_amount: number;
+  refunded_amount: number;
+  currency: string;
+  status: SpendStatus;
+  merchant: string | null;
+  description: string | null;
+  attestation_id: string | null;
+  attestation: SpendAttestation | null;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export interface CreateSpendParams {
+  agent_id?: string;
+  amount: number;
+  currency: string;
+  merchant?: string;
+  description?: string;
+  capture?: boolean;
+  attestation?: SpendAttestation;
+}

@@ -5,3 +5,4 @@ export * from './lib/rpc-errors';
 export * from './lib/bootstrap';
 export * from './lib/ping.controller';
 export * from './lib/command-runner';
+export * from './lib/metrics-server';

@@ -1,1 +1,2 @@
 export * from './lib/sealing';
+export * from './lib/key-digest';

@@ -30,6 +30,7 @@ import { budgetRepository as repo } from '@keyledger/budget-data-access';
 import { DomainError } from '@keyledger/domain';
 import { DB, eventMetadata } from '@keyledger/nest';
 import { WalletBatch, WalletBatcher } from './wallet-batcher';
+import { countSpendDecision } from './ledger.metrics';
 import { spendView, SpendRow } from '@keyledger/read-models';
 
 type Declined = Extract<LedgerEvent, { type: 'SpendDeclined' }>['data'];
@@ -149,11 +150,11 @@ export class LedgerService {
     if (caller.agent_id !== null && caller.agent_id !== agentId) throw notFound('agent');
     const wallet = this.walletOf(caller, request.currency);
     const key = meta.idempotency_key;
-    const outcome = await this.wallets.submit(wallet, async (batch): Promise<{ spend: SpendView } | { declined: Declined }> => {
+    const outcome = await this.wallets.submit(wallet, async (batch): Promise<{ spend: SpendView; replayed?: boolean } | { declined: Declined }> => {
       const at = now.toISOString();
       if (key !== null) {
         const first = await this.firstSpendWithKey(batch, caller.org_id, key);
-        if (first) return { spend: this.sameSpend(first, request, agentId) };
+        if (first) return { spend: this.sameSpend(first, request, agentId), replayed: true };
       }
       const agent = await batch.agentForSpend(agentId, at);
       if (!agent) throw notFound('agent');
@@ -183,6 +184,7 @@ export class LedgerService {
       if (key !== null) batch.spendsByIdempotencyKey.set(`${caller.org_id}|${key}`, JSON.stringify(spend));
       return { spend };
     });
+    countSpendDecision(outcome);
     // The decline is committed (it is an event in the log) before the caller hears about it.
     if ('declined' in outcome) throw declineError(outcome.declined);
     return outcome.spend;

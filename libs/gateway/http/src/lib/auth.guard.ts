@@ -4,7 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { readConfig } from '@keyledger/config';
 import { grants } from '@keyledger/contracts';
-import { SecretSealer } from '@keyledger/secrets';
+import { hashApiKey, SecretSealer } from '@keyledger/secrets';
 import { ApiError } from './api-error';
 import { KeyCache } from './key-cache';
 import { ROUTE_AUTH, RouteAuth } from './principal';
@@ -69,7 +69,7 @@ export class AuthGuard implements CanActivate {
 
     if (!PLAUSIBLE_KEY.test(presented)) throw new ApiError('UNAUTHORIZED', 'unknown API key');
     // Looked up by SHA-256: the index compares digests, which tells an attacker nothing about keys.
-    const found = await this.keys.lookup(createHash('sha256').update(presented, 'utf8').digest('hex'));
+    const found = await this.keys.lookup(hashApiKey(presented));
     if (found === null) throw new ApiError('UNAUTHORIZED', 'unknown API key');
     const { key, org, agent } = found.credential;
     if (key.status === 'revoked') throw new ApiError('KEY_REVOKED', 'this API key has been revoked');

@@ -11,8 +11,6 @@ import { ApiError, validationError } from './api-error';
 // The request fields this file reads (principal, rawBody) are declared there.
 import './principal';
 
-/** How long a claimed key stays in progress before another request may take it over. */
-export const IDEMPOTENCY_LEASE_SECONDS = 60;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -69,6 +67,9 @@ export class StoredAnswers {
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  /** How long a claimed key stays in progress before another request may take it over (its gateway may have died). */
+  private readonly leaseSeconds = readConfig(['KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS']).KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS;
+
   constructor(
     @Inject(DB) private readonly db: Kysely<GatewayDatabase>,
     private readonly bodies: StoredAnswers,
@@ -86,7 +87,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       .update(`${request.method} ${request.url}\n`)
       .update(request.rawBody ?? Buffer.alloc(0))
       .digest('hex');
-    return from(idempotencyRecords.claim(this.db, scope, key, fingerprint, IDEMPOTENCY_LEASE_SECONDS)).pipe(
+    return from(idempotencyRecords.claim(this.db, scope, key, fingerprint, this.leaseSeconds)).pipe(
       mergeMap((outcome) => {
         switch (outcome.kind) {
           case 'claimed':

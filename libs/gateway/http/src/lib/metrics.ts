@@ -1,6 +1,6 @@
 import { Controller, Get, Injectable, OnModuleInit, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, register, Registry } from 'prom-client';
 import { Auth } from './principal';
 import { KeyCache } from './key-cache';
 import { ServiceClients } from './service-clients';
@@ -68,7 +68,8 @@ export class MetricsController {
   @Get('metrics')
   @Auth.none()
   async scrape(@Res() reply: FastifyReply): Promise<void> {
-    const text = await this.metrics.registry.metrics();
-    reply.header('content-type', this.metrics.registry.contentType).send(text);
+    // The default registry holds what libs record without a gateway at hand: rate-limit decisions, event-store metrics.
+    const merged = Registry.merge([this.metrics.registry, register]);
+    reply.header('content-type', merged.contentType).send(await merged.metrics());
   }
 }

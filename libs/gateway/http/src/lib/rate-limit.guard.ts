@@ -13,6 +13,7 @@ import {
 import { ApiError } from './api-error';
 import { ROUTE_AUTH, RouteAuth } from './principal';
 import { RateLimiterClient } from './rate-limiter-client';
+import { countRateLimitDecision } from './rate-limit.metrics';
 
 export interface RateLimitedRoute {
   /** Also counts in the `key_create` class (creating and rolling keys, device tokens). */
@@ -69,6 +70,7 @@ export class RateLimitGuard implements CanActivate {
     const classes: OperationClass[] = [methodClass(request.method)];
     if (route.keyCreation) classes.push('key_create');
     const reply = await this.limiter.check({ schema_version: 1, counter, classes, limits });
+    countRateLimitDecision(classes, reply, classes.every((c) => this.failMode[c] === 'open'));
     if (reply === null) return this.unreachable(classes);
 
     const response = context.switchToHttp().getResponse<FastifyReply>();

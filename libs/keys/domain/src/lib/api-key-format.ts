@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Environment } from '@keyledger/contracts';
 import { randomBase62, toBase62 } from './base62';
@@ -31,21 +30,6 @@ export function hasValidChecksum(key: string, prefix: string): boolean {
 
 /** Custom keys supplied by the caller: 32–128 characters of `[A-Za-z0-9_-]`. */
 export const CUSTOM_KEY_PATTERN = /^[A-Za-z0-9_-]{32,128}$/;
-
-/**
- * Keys are stored as their SHA-256 only. Generated keys carry 238 bits of randomness and custom keys
- * at least 32 characters, so a stolen table cannot be brute-forced; a pepper would add a secret every
- * service must share and rotate without buying more than that.
- */
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
-
-export function hashesMatch(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /** What may be shown of a key after creation: its leading part and last four characters. */
 export function displayParts(key: string): { key_prefix: string; last4: string } {

@@ -68,12 +68,12 @@ describe('automatic resume of paused agents (real Postgres and NATS)', () => {
 describe('a retried command whose answer was lost (real Postgres and NATS)', () => {
   const ctx = keyRegistry('retried_command');
 
-  it('is not carried out twice: the same Idempotency-Key in the same org is refused with CONFLICT', async () => {
+  it("is not carried out twice: an agent's creation answers the first agent, a key's (plaintext lost) CONFLICT", async () => {
     const { org, api_key } = await ctx.keys.createOrg({ name: 'Retry Inc', environment: 'test' }, meta);
     const caller = { org_id: org.id, key_id: api_key.id, environment: 'test' as const, scopes: ['*' as const], agent_id: null };
     const retried = { ...meta, idempotency_key: 'create-agent-once' };
-    await ctx.agents.createAgent({ caller, name: 'once' }, retried);
-    await expect(ctx.agents.createAgent({ caller, name: 'once' }, { ...retried, request_id: 'req_retry' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    const first = await ctx.agents.createAgent({ caller, name: 'once' }, retried);
+    await expect(ctx.agents.createAgent({ caller, name: 'once' }, { ...retried, request_id: 'req_retry' })).resolves.toEqual(first);
     await expect(ctx.keys.createKey({ caller, name: 'once' }, { ...meta, idempotency_key: 'create-key-once' })).resolves.toMatchObject({ name: 'once' });
     await expect(ctx.keys.createKey({ caller, name: 'once' }, { ...meta, idempotency_key: 'create-key-once' })).rejects.toMatchObject({ code: 'CONFLICT' });
     const counts = await ctx.db

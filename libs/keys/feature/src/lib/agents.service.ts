@@ -31,6 +31,12 @@ export class AgentsService {
     return this.runner.run((uow) => this.createAgentIn(uow, request.caller, request.name, request.metadata ?? {}, meta, now), {
       meta,
       orgId: request.caller.org_id,
+      // A retry whose first answer was lost gets the agent that first run created.
+      replay: async (trx, earlier) => {
+        const created = earlier.find((e) => e.type === 'AgentCreated');
+        if (!created) throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+        return this.view(trx, (created.data as { agent_id: string }).agent_id, now);
+      },
     });
   }
 

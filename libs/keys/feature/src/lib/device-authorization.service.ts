@@ -18,11 +18,11 @@ import {
   DomainError,
   generateDeviceCode,
   generateUserCode,
-  hashApiKey,
   newId,
   normalizeUserCode,
   scopesBeyond,
 } from '@keyledger/keys-domain';
+import { hashApiKey } from '@keyledger/secrets';
 import { agentView } from '@keyledger/read-models';
 import { AgentsService } from './agents.service';
 import { CommandRunner, eventMetadata } from '@keyledger/nest';

@@ -30,14 +30,13 @@ import {
   DomainError,
   generateApiKey,
   generateSigningSecret,
-  hashApiKey,
   newId,
   orgDecider,
   orgStream,
   scopesBeyond,
 } from '@keyledger/keys-domain';
 import { agentView, apiKeyView, orgView, ReadModels } from '@keyledger/read-models';
-import { SecretSealer } from '@keyledger/secrets';
+import { hashApiKey, SecretSealer } from '@keyledger/secrets';
 import { CommandRunner, eventMetadata, UnitOfWork } from '@keyledger/nest';
 
 /** What a new key is, before it has an id and a secret. */

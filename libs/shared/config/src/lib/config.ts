@@ -30,6 +30,10 @@ const settings = {
     .transform((v) => v === 'true'),
   KEYLEDGER_PROCESSOR_POLL_MS: z.coerce.number().int().min(5).max(60_000).default(50),
   KEYLEDGER_PG_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** Port of a backend service's own Prometheus endpoint (`GET /metrics` on HOST); unset: none, 0: any free port. */
+  KEYLEDGER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** How long a claimed Idempotency-Key stays in progress before another request may take it over (its gateway may have died). */
+  KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** When the rate limiter cannot be reached, per class: `open` admits unlimited, `closed` answers 503. Money and keys fail closed. */
   KEYLEDGER_RATE_LIMIT_FAIL_MODE: z
     .string()

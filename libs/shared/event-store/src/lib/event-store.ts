@@ -1,6 +1,7 @@
 import { Kysely, Transaction, sql } from 'kysely';
 import type { EventMetadata, EventRow, EventStoreDatabase } from './database';
 import { WrongExpectedVersionError } from './errors';
+import { appendDuration } from './metrics';
 
 export interface NewEvent {
   type: string;
@@ -49,12 +50,17 @@ export class EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError('append needs at least one event');
-    if (options.trx) return this.appendIn(options.trx, stream, expectedVersion, events, metadata, options.orgId ?? null);
-    // With an expected version the append is one atomic statement: no transaction round trips.
-    if (expectedVersion !== 'any') return this.appendIn(this.db, stream, expectedVersion, events, metadata, options.orgId ?? null);
-    return this.db.transaction().execute((trx) =>
-      this.appendIn(trx, stream, expectedVersion, events, metadata, options.orgId ?? null),
-    );
+    const timer = appendDuration.startTimer({ category: streamCategory(stream) });
+    try {
+      if (options.trx) return await this.appendIn(options.trx, stream, expectedVersion, events, metadata, options.orgId ?? null);
+      // With an expected version the append is one atomic statement: no transaction round trips.
+      if (expectedVersion !== 'any') return await this.appendIn(this.db, stream, expectedVersion, events, metadata, options.orgId ?? null);
+      return await this.db.transaction().execute((trx) =>
+        this.appendIn(trx, stream, expectedVersion, events, metadata, options.orgId ?? null),
+      );
+    } finally {
+      timer();
+    }
   }
 
   /** Current version of a stream (0 when it has no events). */

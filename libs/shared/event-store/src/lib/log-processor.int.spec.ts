@@ -6,6 +6,7 @@ import { EventStore } from './event-store';
 import { LogProcessor, LogProcessorOptions, readCheckpoint } from './log-processor';
 import { checkpointOf } from './log-reader';
 import { eventStoreMigrations, migrateToLatest } from './migrate';
+import { register } from 'prom-client';
 
 jest.setTimeout(60_000);
 
@@ -329,5 +330,46 @@ describe('LogProcessor (real Postgres)', () => {
     expect(received.map((e) => e.id)).toEqual(later.map((e) => e.id));
     expect(second.state.checkpoint).toEqual(checkpointOf(later[later.length - 1]));
     await expectExactlyOnce(name);
+  });
+
+  /** A value of the default Prometheus registry, as a scrape would show it (undefined: not reported). */
+  async function metricValue(metric: string, sample: string, labels: Record<string, string>): Promise<number | undefined> {
+    const { values } = await register.getSingleMetric(metric)!.get();
+    return values.find((v) => ((v as { metricName?: string }).metricName ?? metric) === sample && Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+  }
+
+  it('reports its lag in events and seconds while behind, and every append’s latency, in Prometheus metrics', async () => {
+    const name = 'projector-lag';
+    const appendsBefore = (await metricValue('keyledger_event_store_append_duration_seconds', 'keyledger_event_store_append_duration_seconds_count', { category: 'lagging' })) ?? 0;
+    const gate = new Gate();
+    const lagging = processor({ name, db: poolFor('lag'), handle: async (events, trx) => {
+      if (events.some((e) => e.data['held'] === true)) await gate.pass();
+      for (const event of events) await applyEvent(trx, name, event, 'lag');
+    } });
+    const lag = async () => ({
+      events: await metricValue('keyledger_processor_lag_events', 'keyledger_processor_lag_events', { processor: name }),
+      seconds: await metricValue('keyledger_processor_lag_seconds', 'keyledger_processor_lag_seconds', { processor: name }),
+    });
+    lagging.start();
+    const [first] = await appendEvents('lagging-first', 1);
+    await waitFor(() => checkpointReaches(name, first), 'the processor to handle the first event');
+    await waitFor(async () => (await lag()).events === 0, 'lag 0 once caught up');
+    expect((await lag()).seconds).toBe(0);
+
+    await store.append('lagging-held', 0, Array.from({ length: 5 }, () => ({ type: 'Held', data: { held: true } })), meta);
+    await waitFor(() => gate.reached, 'the batch to reach the gate');
+    await waitFor(async () => (await lag()).events === 5, 'a lag of the 5 waiting events');
+    expect((await lag()).seconds).toBeGreaterThan(0);
+
+    gate.release();
+    const log = await logInOrder();
+    await waitFor(() => checkpointReaches(name, log[log.length - 1]), 'the processor to catch up');
+    await waitFor(async () => (await lag()).events === 0, 'lag 0 again');
+    expect((await lag()).seconds).toBe(0);
+    expect(await metricValue('keyledger_event_store_append_duration_seconds', 'keyledger_event_store_append_duration_seconds_count', { category: 'lagging' })).toBe(appendsBefore + 2);
+
+    // A stopped processor no longer reports: another instance holds the lease now, or nobody does.
+    await lagging.stop();
+    expect(await lag()).toEqual({ events: undefined, seconds: undefined });
   });
 });

@@ -1,6 +1,7 @@
 import { Kysely, Transaction, sql } from 'kysely';
 import type { EventRow, EventStoreDatabase } from './database';
 import { LOG_START, LogCheckpoint, checkpointOf, readLogAfter } from './log-reader';
+import { ProcessorLag, watchProcessorLag } from './metrics';
 
 export interface LogProcessorOptions {
   /** Unique name: the lease and the checkpoint are keyed by it. */
@@ -34,6 +35,7 @@ export class LogProcessor {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private unwatchLag: (() => void) | null = null;
   private readonly status: LogProcessorStatus;
 
   constructor(private readonly options: LogProcessorOptions) {
@@ -47,12 +49,35 @@ export class LogProcessor {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.unwatchLag = watchProcessorLag(this);
     this.loop = this.run();
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /**
+   * How far behind the log this processor is: committed events after its checkpoint and the age of
+   * the oldest of them. Only the instance holding the lease answers, so a metric is not reported twice.
+   */
+  async lag(): Promise<ProcessorLag | null> {
+    const from = this.status.checkpoint;
+    if (!this.status.leader || from === null) return null;
+    const { rows } = await sql<{ events: string; seconds: number | null }>`
+      select count(*) as events, extract(epoch from now() - min(recorded_at))::float8 as seconds
+      from (
+        select recorded_at from events
+        where (transaction_id, position) > (${from.transactionId}::xid8, ${from.position}::bigint)
+        limit 1000000
+      ) pending`.execute(this.options.db);
+    return { events: Number(rows[0]?.events ?? 0), seconds: Math.max(0, rows[0]?.seconds ?? 0) };
   }
 
   /** Stops after the batch in flight; resolves when the lease is released. */
   async stop(): Promise<void> {
     this.running = false;
+    this.unwatchLag?.();
     this.wake?.();
     await this.loop;
     this.loop = null;

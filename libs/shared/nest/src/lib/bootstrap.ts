@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { ConfigError, readConfig } from '@keyledger/config';
 import { eventStoreMigrations, migrateToLatest, MigrationSet } from '@keyledger/event-store';
 import { PinoNestLogger } from './logger';
+import { startMetricsServer } from './metrics-server';
 import { RpcErrorFilter } from './rpc-errors';
 import { DB, LOGGER } from './tokens';
 
@@ -49,6 +50,7 @@ export async function bootstrapMicroservice(options: {
   stopOnSignals(app, logger);
   await runMigrationsOnStart(app, options.migrations);
   await app.listen();
+  await startMetricsServer(options.service, logger);
   logger.info({ queue: options.service }, `${options.service} listening on NATS`);
 }
 

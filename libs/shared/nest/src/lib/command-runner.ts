@@ -44,18 +44,29 @@ export interface UnitOfWork {
 
 const MAX_ATTEMPTS = 5;
 
-async function refuseRepeat(trx: Transaction<any>, meta: CommandMeta, orgId: string | null): Promise<void> {
-  const key = meta.idempotency_key;
+/** Events an Idempotency-Key already produced in its scope, within the gateway's 24-hour retention. */
+async function eventsOfKey(trx: Transaction<any>, meta: CommandMeta, orgId: string | null): Promise<EventRow[]> {
   // Keys are scoped to the organization, or to the client IP for callers without one.
   const scope = orgId !== null ? sql`org_id = ${orgId}` : sql`metadata->>'ip' = ${meta.ip ?? ''}`;
   // Within the gateway's 24-hour retention: after that the key may be used afresh.
-  const found = await sql`select 1 from events
-    where metadata->>'idempotency_key' = ${key} and ${scope} and recorded_at > now() - interval '24 hours' limit 1`.execute(trx);
-  if (found.rows.length > 0) {
-    throw new DomainError('CONFLICT', 'a request with this Idempotency-Key was already carried out; its answer was lost, so look the result up instead', {
-      idempotency_key: key,
-    });
-  }
+  const found = await sql<EventRow>`select * from events
+    where metadata->>'idempotency_key' = ${meta.idempotency_key} and ${scope} and recorded_at > now() - interval '24 hours'
+    order by position limit 100`.execute(trx);
+  return found.rows;
+}
+
+function refuseRepeat(meta: CommandMeta): never {
+  throw new DomainError('CONFLICT', 'a request with this Idempotency-Key was already carried out; its answer was lost, so look the result up instead', {
+    idempotency_key: meta.idempotency_key,
+  });
+}
+
+/** Makes a command carrying an Idempotency-Key run once (see `CommandRunner.run`). */
+export interface RunOnce<T> {
+  meta: CommandMeta;
+  orgId: string | null;
+  /** The first run's answer, rebuilt from the events it appended; without it, a repeat is refused. */
+  replay?: (trx: Transaction<any>, earlier: readonly EventRow[]) => Promise<T>;
 }
 
 /**
@@ -75,14 +86,18 @@ export class CommandRunner {
 
   /**
    * With `once`, a command carrying an Idempotency-Key that already produced events (a retry after
-   * the gateway lost the answer) is refused with CONFLICT instead of being carried out again.
+   * the gateway lost the answer) is not carried out again: it gets the first run's answer rebuilt by
+   * `once.replay`, or, where that cannot be had (a new key's plaintext is never stored), CONFLICT.
    */
-  async run<T>(work: (uow: UnitOfWork) => Promise<T>, once?: { meta: CommandMeta; orgId: string | null }): Promise<T> {
+  async run<T>(work: (uow: UnitOfWork) => Promise<T>, once?: RunOnce<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const appended: EventRow[] = [];
       try {
         const result = await this.db.transaction().execute(async (trx) => {
-          if (once?.meta.idempotency_key) await refuseRepeat(trx, once.meta, once.orgId);
+          if (once?.meta.idempotency_key) {
+            const earlier = await eventsOfKey(trx, once.meta, once.orgId);
+            if (earlier.length > 0) return once.replay ? once.replay(trx, earlier) : refuseRepeat(once.meta);
+          }
           return work(this.unitOfWork(trx, appended));
         });
         await publishCommitted(this.nats, appended).catch((error: unknown) =>

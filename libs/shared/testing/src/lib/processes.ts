@@ -75,6 +75,12 @@ export class ManagedProcess {
     this.child = child;
   }
 
+  /** Sends a signal without waiting (SIGSTOP/SIGCONT freeze and thaw a process where it stands). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.child || !this.running) throw new Error(`${this.name} is not running`);
+    this.child.kill(signal);
+  }
+
   /** Sends the signal and waits for the process to exit; returns its exit code (null if signalled). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<number | null> {
     const child = this.child;

@@ -32,6 +32,7 @@ export class Stack {
   readonly operatorToken = `op_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   private readonly processes = new Map<string, ManagedProcess>();
   private readonly gatewayPorts: number[] = [];
+  private readonly metricsPorts = new Map<string, number>();
   private database!: TestDatabase;
   private nats!: ManagedProcess;
   natsUrl = '';
@@ -60,6 +61,12 @@ export class Stack {
 
   gatewayUrl(index = 0): string {
     return `http://127.0.0.1:${this.gatewayPorts[index]}`;
+  }
+
+  /** Where an app instance serves its Prometheus metrics (backend apps: KEYLEDGER_METRICS_PORT). */
+  metricsUrl(app: App, index = 0): string {
+    if (app === 'gateway') return `${this.gatewayUrl(index)}/metrics`;
+    return `http://127.0.0.1:${this.metricsPorts.get(`${app}#${index}`)}/metrics`;
   }
 
   process(app: App, index = 0): ManagedProcess {
@@ -143,7 +150,11 @@ export class Stack {
     };
     const count = (app: App) => this.options.instances?.[app] ?? 1;
     for (const app of BACKEND_APPS) {
-      for (let i = 0; i < count(app); i++) this.add(app, i, baseEnv);
+      for (let i = 0; i < count(app); i++) {
+        const metricsPort = await freePort();
+        this.metricsPorts.set(`${app}#${i}`, metricsPort);
+        this.add(app, i, { ...baseEnv, KEYLEDGER_METRICS_PORT: String(metricsPort) });
+      }
     }
     for (let i = 0; i < count('gateway'); i++) {
       const port = await freePort();

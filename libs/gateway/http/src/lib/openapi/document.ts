@@ -43,7 +43,9 @@ function errorCodes(route: RouteDoc): ErrorCode[] {
   const codes = new Set<ErrorCode>(route.errors ?? []);
   codes.add('INTERNAL_ERROR');
   codes.add('RATE_LIMITED');
-  if (route.method !== 'get') codes.add('SERVICE_UNAVAILABLE');
+  // Any route that reaches a service or the rate limiter can meet one that is down (reads too: a
+  // fail mode may close them); only the operations routes answered by the gateway alone cannot.
+  if (route.method !== 'get' || route.auth !== 'none' || route.path.startsWith('/v1/')) codes.add('SERVICE_UNAVAILABLE');
   if (route.auth !== 'none') {
     codes.add('UNAUTHORIZED');
   }
