@@ -17,3 +17,4 @@ export * from './lib/openapi/document';
 export * from './lib/openapi/resources';
 export * from './lib/rate-limiter-client';
 export * from './lib/rate-limit.guard';
+export * from './lib/dashboard';
