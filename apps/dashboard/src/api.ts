@@ -1,6 +1,7 @@
 /** The dashboard's only way to the server: the public API of API.md, with the signed-in org key. */
 
 const SESSION_KEY = 'keyledger.api_key';
+export const SIGNED_OUT_EVENT = 'keyledger:signed-out';
 
 export interface ApiList<T> {
   items: T[];
@@ -62,7 +63,13 @@ export async function api<T>(method: string, path: string, body?: unknown, key =
   }
   if (!response.ok || !envelope.success) {
     const error = envelope.error ?? { code: 'INTERNAL_ERROR', message: `HTTP ${response.status}` };
-    throw new ApiError(response.status, error.code, error.message, error.details ?? {}, requestId);
+    const failure = new ApiError(response.status, error.code, error.message, error.details ?? {}, requestId);
+    // The signed-in key stopped working (revoked, expired): back to the sign-in screen, saying why.
+    if (response.status === 401 && key !== null && key === session.key()) {
+      session.signOut();
+      dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT, { detail: failure }));
+    }
+    throw failure;
   }
   return envelope.data as T;
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, session } from './api';
+import { api, session, SIGNED_OUT_EVENT } from './api';
 import { ErrorText } from './components';
 import { BASE, navigate } from './router';
 import type { Whoami } from './types';
@@ -30,15 +30,23 @@ export function App() {
 
   useEffect(() => {
     const onPop = () => setScreen(currentScreen());
+    const onSignedOut = (event: Event) => {
+      setMe(null);
+      setError((event as CustomEvent).detail);
+    };
     addEventListener('popstate', onPop);
-    return () => removeEventListener('popstate', onPop);
+    addEventListener(SIGNED_OUT_EVENT, onSignedOut);
+    return () => {
+      removeEventListener('popstate', onPop);
+      removeEventListener(SIGNED_OUT_EVENT, onSignedOut);
+    };
   }, []);
 
   useEffect(() => {
     if (!session.key()) return;
     api<Whoami>('GET', '/v1/whoami').then(
       (who) => (setMe(who), setChecking(false)),
-      (e) => (session.signOut(), setError(e), setChecking(false)),
+      (e) => (session.signOut(), setError(e), setChecking(false)), // a 401 has signed out already
     );
   }, []);
 

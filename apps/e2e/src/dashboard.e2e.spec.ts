@@ -275,6 +275,19 @@ describe('operator dashboard (browser e2e)', () => {
     await screenshot('audit', '/dashboard/audit');
   });
 
+  it('signs out, saying why, when the signed-in key is revoked elsewhere', async () => {
+    const second = (await acme.api.post('/v1/api-keys', { name: 'on-call laptop' })).body.data;
+    const page = await contexts.desktop!.newPage();
+    await page.goto(`${url}/dashboard/agents`);
+    await signIn(page, second.key);
+    await page.getByRole('heading', { name: 'Manage agents' }).waitFor();
+    expect((await acme.api.post(`/v1/api-keys/${second.id}/revoke`)).status).toBe(200);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByLabel('Organization API key').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('This key has been revoked.');
+    await page.close();
+  });
+
   it('raised no script errors or CSP violations in the browser', () => {
     expect(consoleErrors).toEqual([]);
   });

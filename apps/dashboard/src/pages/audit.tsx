@@ -62,7 +62,7 @@ export function AuditPage() {
               <td data-label="Actor">
                 <code>{e.metadata.actor_key_id ?? e.metadata.agent_id ?? '—'}</code>
               </td>
-              <td data-label="Hash">{e.hash ? <code title={e.hash}>{e.hash.slice(0, 12)}…</code> : <em>not chained yet</em>}</td>
+              <td data-label="Hash">{e.hash ? <code class="nowrap" title={e.hash}>{e.hash.slice(0, 12)}…</code> : <em>not chained yet</em>}</td>
             </tr>
           ))}
         </tbody>

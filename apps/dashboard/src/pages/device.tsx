@@ -57,7 +57,7 @@ export function DevicePage() {
         />
         <label for="device-agent">Link as</label>
         <select id="device-agent" value={agentId} onChange={(e) => setAgentId((e.target as HTMLSelectElement).value)}>
-          <option value="">A new agent, named as the device asked</option>
+          <option value="">New agent, named as the device asked</option>
           {agents.data?.items
             .filter((a) => a.status !== 'revoked')
             .map((a) => (

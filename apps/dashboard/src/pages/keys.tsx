@@ -88,7 +88,7 @@ export function KeysPage({ me }: { me: Whoami }) {
                 {key.agent_id && <div class="sub">agent {agentName(agents.data?.items, key.agent_id)}</div>}
               </td>
               <td data-label="Key">
-                <code>{keyDisplay(key)}</code>
+                <code class="nowrap">{keyDisplay(key)}</code>
               </td>
               <td data-label="Environment">{key.environment}</td>
               <td data-label="Scopes">
