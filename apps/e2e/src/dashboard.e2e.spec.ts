@@ -150,6 +150,40 @@ describe('operator dashboard (browser e2e)', () => {
     expectError(await client.get('/v1/whoami'), 401, 'KEY_REVOKED');
   });
 
+  it('rolls a key with a grace period and links an unclaimed key', async () => {
+    const old = (await acme.api.post('/v1/api-keys', { name: 'nightly-job', scopes: ['spend:read'] })).body.data;
+    const page = desktop();
+    await page.reload();
+    await settle(page);
+    await page.getByRole('button', { name: 'Roll key nightly-job' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Roll this key?' });
+    await dialog.getByLabel('Grace period').selectOption({ label: '1 hour' });
+    const before = Date.now();
+    await dialog.getByRole('button', { name: 'Roll key' }).click();
+    const shown = page.getByTestId('secret-value');
+    await shown.waitFor();
+    const rolled = await shown.inputValue();
+    expect(rolled).not.toBe(old.key);
+    const next = await new ApiClient(url).withKey(rolled).get('/v1/whoami');
+    expect(next.body.data.api_key).toMatchObject({ name: 'nightly-job', scopes: ['spend:read'] });
+    // The old key works until the grace period is over.
+    const previous = await new ApiClient(url).withKey(old.key).get('/v1/whoami');
+    expect(previous.status).toBe(200);
+    const graceLeft = Date.parse(previous.body.data.api_key.expires_at) - before;
+    expect(graceLeft).toBeGreaterThan(59 * 60_000);
+    expect(graceLeft).toBeLessThanOrEqual(60 * 60_000 + 5_000);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+
+    // A self-serve key made without any credential, claimed into this organization.
+    const unclaimed = await new ApiClient(url).post('/v1/api-keys', {});
+    expect(unclaimed.body.data).toMatchObject({ claimed: false });
+    await page.getByLabel('Unclaimed key').fill(unclaimed.body.data.key);
+    await page.getByRole('button', { name: 'Link key' }).click();
+    await page.getByRole('status').filter({ hasText: `Linked kl_test_…${unclaimed.body.data.key.slice(-4)}` }).waitFor();
+    const linked = await new ApiClient(url).withKey(unclaimed.body.data.key).get('/v1/whoami');
+    expect(linked.body.data).toMatchObject({ org: { id: acme.id }, api_key: { claimed: true } });
+  });
+
   it('pauses an agent for 15 minutes and its spends are declined', async () => {
     expect((await acme.api.post('/v1/wallet/deposits', { amount: 500_00, currency: 'usd' })).status).toBe(201);
     const page = desktop();
