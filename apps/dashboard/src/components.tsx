@@ -93,12 +93,14 @@ export function ConfirmDialog(props: {
 /** A secret shown exactly once, with a copy button and the warning that goes with it. */
 export function SecretOnce(props: { title: string; secrets: { label: string; value: string }[]; onDone: () => void }) {
   const [copied, setCopied] = useState<string | null>(null);
-  const copy = async (label: string, value: string) => {
+  const copy = async (label: string, value: string, input: HTMLInputElement | null) => {
     try {
       await navigator.clipboard.writeText(value);
       setCopied(label);
     } catch {
-      setCopied(null);
+      // No clipboard API (a page served over plain http from another host): select it for Ctrl+C.
+      input?.select();
+      setCopied(document.execCommand('copy') ? label : null);
     }
   };
   return (
@@ -113,7 +115,11 @@ export function SecretOnce(props: { title: string; secrets: { label: string; val
             {s.label}
             <input readOnly value={s.value} data-testid="secret-value" onFocus={(e) => (e.target as HTMLInputElement).select()} />
           </label>
-          <button type="button" onClick={() => copy(s.label, s.value)} aria-label={`Copy ${s.label.toLowerCase()}`}>
+          <button
+            type="button"
+            onClick={(e) => copy(s.label, s.value, (e.currentTarget as HTMLElement).parentElement?.querySelector('input') ?? null)}
+            aria-label={`Copy ${s.label.toLowerCase()}`}
+          >
             {copied === s.label ? 'Copied' : 'Copy'}
           </button>
         </div>

@@ -32,6 +32,7 @@ describe('operator dashboard (browser e2e)', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     for (const width of Object.keys(WIDTHS) as Width[]) {
       const context = await browser.newContext({ viewport: WIDTHS[width], deviceScaleFactor: 1 });
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
       const page = await context.newPage();
       // CSP violations and script errors show up here; the dashboard must cause none.
       // (An API answer of 4xx is logged as a failed resource load: expected here, not an error of the page.)
@@ -127,7 +128,9 @@ describe('operator dashboard (browser e2e)', () => {
     const plaintext = await shown.inputValue();
     expect(plaintext).toMatch(/^kl_test_[0-9A-Za-z]{46}$/);
     expect(await page.getByRole('alert').first().textContent()).toContain('shown only this once');
-    await expect(page.getByRole('button', { name: 'Copy api key' }).isVisible()).resolves.toBe(true);
+    await page.getByRole('button', { name: 'Copy api key' }).click();
+    await page.getByRole('button', { name: 'Copy api key' }).getByText('Copied').waitFor();
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(plaintext);
     const client = new ApiClient(url).withKey(plaintext);
     const whoami = await client.get('/v1/whoami');
     expect(whoami.status).toBe(200);
