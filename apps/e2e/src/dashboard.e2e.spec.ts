@@ -13,6 +13,12 @@ const CHROMIUM = process.env['KEYLEDGER_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPO_ROOT, 'dist/test-artifacts/dashboard');
 const WIDTHS = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
 type Width = keyof typeof WIDTHS;
+/** What the functions run inside the page touch (this file is compiled without DOM types). */
+interface PageGlobals {
+  document: { querySelector(selector: string): unknown; documentElement: { scrollWidth: number } };
+  innerWidth: number;
+  navigator: { clipboard: { readText(): Promise<string> } };
+}
 
 describe('operator dashboard (browser e2e)', () => {
   let stack: Stack;
@@ -51,12 +57,13 @@ describe('operator dashboard (browser e2e)', () => {
   });
 
   const desktop = () => pages.desktop as Page;
+  const desktopContext = () => contexts.desktop as BrowserContext;
   const phone = () => pages.phone as Page;
 
   async function settle(page: Page): Promise<void> {
     await page.waitForLoadState('networkidle');
     // A function, not a string: the page's CSP forbids eval. (This file has no DOM types.)
-    await page.waitForFunction(() => !(globalThis as any).document.querySelector('[aria-busy="true"]'));
+    await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('[aria-busy="true"]'));
   }
 
   /** Screenshots of the current screen at both widths; on phones nothing may scroll sideways. */
@@ -67,7 +74,7 @@ describe('operator dashboard (browser e2e)', () => {
     await settle(phone());
     await phone().screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
     const overflow = await phone().evaluate(() => {
-      const { document, innerWidth } = globalThis as any;
+      const { document, innerWidth } = globalThis as unknown as PageGlobals;
       return document.documentElement.scrollWidth - innerWidth;
     });
     expect({ screen: name, overflow }).toEqual({ screen: name, overflow: 0 });
@@ -110,7 +117,7 @@ describe('operator dashboard (browser e2e)', () => {
     await desktop().getByTestId('org').waitFor();
     expect(await desktop().getByTestId('org').textContent()).toContain('Acme Robotics');
     // Only session storage holds the key: a new tab is signed out.
-    const other = await contexts.desktop!.newPage();
+    const other = await desktopContext().newPage();
     await other.goto(`${url}/dashboard`);
     await other.getByLabel('Organization API key').waitFor();
     await other.close();
@@ -130,7 +137,7 @@ describe('operator dashboard (browser e2e)', () => {
     expect(await page.getByRole('alert').first().textContent()).toContain('shown only this once');
     await page.getByRole('button', { name: 'Copy api key' }).click();
     await page.getByRole('button', { name: 'Copy api key' }).getByText('Copied').waitFor();
-    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(plaintext);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).navigator.clipboard.readText())).toBe(plaintext);
     const client = new ApiClient(url).withKey(plaintext);
     const whoami = await client.get('/v1/whoami');
     expect(whoami.status).toBe(200);
@@ -314,7 +321,7 @@ describe('operator dashboard (browser e2e)', () => {
 
   it('signs out, saying why, when the signed-in key is revoked elsewhere', async () => {
     const second = (await acme.api.post('/v1/api-keys', { name: 'on-call laptop' })).body.data;
-    const page = await contexts.desktop!.newPage();
+    const page = await desktopContext().newPage();
     await page.goto(`${url}/dashboard/agents`);
     await signIn(page, second.key);
     await page.getByRole('heading', { name: 'Manage agents' }).waitFor();
