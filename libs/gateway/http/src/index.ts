@@ -18,3 +18,4 @@ export * from './lib/openapi/resources';
 export * from './lib/rate-limiter-client';
 export * from './lib/rate-limit.guard';
 export * from './lib/openapi/typescript';
+export * from './lib/dashboard';

@@ -10,6 +10,7 @@ import { DB, LOGGER, PinoNestLogger, runMigrationsOnStart, stopOnSignals } from 
 import { StoredAnswers, storeIdempotentAnswer } from './idempotency.interceptor';
 import { GatewayMetrics } from './metrics';
 import { newRequestId } from './envelope';
+import { defaultDashboardDir, serveDashboard } from './dashboard';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -47,6 +48,7 @@ export async function createGatewayApp(module: Type<unknown>): Promise<NestFasti
       'request',
     );
   });
+  serveDashboard(fastify, readConfig(['KEYLEDGER_DASHBOARD_DIR']).KEYLEDGER_DASHBOARD_DIR ?? defaultDashboardDir());
   // Nest sends unknown routes and body-parsing failures through the exception filters too, so
   // ErrorEnvelopeFilter answers every failure in the envelope.
   return app;

@@ -22,6 +22,8 @@ const settings = {
     .transform((v) => v === 'true'),
   KEYLEDGER_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   KEYLEDGER_PUBLIC_URL: z.string().url().optional(),
+  /** The dashboard's built files (dist/apps/dashboard); unset = next to the gateway's own build output. */
+  KEYLEDGER_DASHBOARD_DIR: z.string().min(1).optional(),
   KEYLEDGER_RPC_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
   KEYLEDGER_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   KEYLEDGER_MIGRATE_ON_START: z
