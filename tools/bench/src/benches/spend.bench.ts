@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { Stack } from '@keyledger/testing';
+import { App, BACKEND_APPS, Stack } from '@keyledger/testing';
 import { Bench, BenchContext, measure, positiveInt, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
 import { HttpLoad } from '../http-load';
@@ -17,6 +18,55 @@ async function call(base: string, method: string, path: string, headers: Record<
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
+function cpuSeconds(pid: number | undefined, ticksPerSecond: number): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What each part of the system spent in CPU during a phase: the apps, the Postgres backends serving
+ * the bench database, and this process (the load generator). On a machine shared with other work
+ * these milliseconds per spend are steadier than the rates, which depend on how much CPU was left.
+ */
+async function cpuMeter(stack: Stack, apps: readonly (readonly [App, number])[]) {
+  const ticks = Number((await run('getconf', ['CLK_TCK']).catch(() => ({ stdout: '100' }))).stdout.trim()) || 100;
+  const pg = new Client({ connectionString: stack.databaseUrl });
+  await pg.connect();
+  const sample = async () => {
+    const parts: Record<string, number> = {};
+    const add = (name: string, seconds: number | null) => {
+      if (seconds !== null) parts[name] = (parts[name] ?? 0) + seconds;
+    };
+    for (const [app, count] of apps) for (let i = 0; i < count; i++) add(app, cpuSeconds(stack.process(app, i).pid, ticks));
+    const { rows } = await pg.query(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+    for (const row of rows) add('postgres', cpuSeconds(row.pid, ticks));
+    add('load_generator', cpuSeconds(process.pid, ticks));
+    const { rows: tx } = await pg.query(`select xact_commit::bigint as commits from pg_stat_database where datname = current_database()`);
+    return { parts, transactions: Number(tx[0].commits) };
+  };
+  const before = await sample();
+  return {
+    /** CPU ms per unit of work for each part since the meter started, and transactions per unit. */
+    async per(units: number) {
+      // Backends report their transaction counts when idle, at most once a second.
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = await sample();
+      await pg.end();
+      const cpu: Record<string, number> = {};
+      for (const [name, seconds] of Object.entries(after.parts)) cpu[name] = round(((seconds - (before.parts[name] ?? 0)) * 1000) / units, 3);
+      cpu['total'] = round(Object.values(cpu).reduce((a, b) => a + b, 0), 3);
+      return { cpu_ms_per_spend: cpu, db_transactions_per_spend: round((after.transactions - before.transactions) / units, 2) };
+    },
+  };
 }
 
 function pgbenchBinary(): string {
@@ -114,6 +164,9 @@ export const spendBench: Bench = {
       const load = new HttpLoad(clients);
       const bodies = agents.map((agent) => JSON.stringify({ agent_id: agent, amount: 1, currency: 'usd' }));
       context.log(`measuring ${clients} clients for ${context.durationSeconds}s (Idempotency-Key ${idempotencyKeys ? 'on' : 'off'})`);
+      const meter = await cpuMeter(stack, [['gateway', gateways], ...BACKEND_APPS.map((app) => [app, app === 'budget-ledger' ? ledgers : 1] as const)]);
+      const createdBefore = created;
+      const loadBefore = loadavg()[0];
       const phase = await measure({ workers: clients, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds }, async (worker) => {
         const i = n++;
         const status = await load.send(`${bases[i % bases.length]}/v1/spends`, {
@@ -129,6 +182,9 @@ export const spendBench: Bench = {
         return 0;
       });
       load.close();
+      const loadAfter = loadavg()[0];
+      // Warm-up included: the meter ran across it too.
+      const costs = await meter.per(Math.max(1, created - createdBefore));
 
       context.log('checking that nothing was overspent');
       const db = new Client({ connectionString: stack.databaseUrl });
@@ -181,6 +237,8 @@ export const spendBench: Bench = {
         idempotency_keys: idempotencyKeys,
         // units = spends answered 201; operations also count any failed request (listed in failures).
         spends: { spends_per_s: phase.unitsPerSecond, ...phase, created, failures },
+        ...costs,
+        load_average_1m: { before: round(loadBefore, 2), after: round(loadAfter, 2) },
         pgbench_tpcb: baseline,
         ratios: { spends_per_s_vs_pgbench_tps: round(phase.unitsPerSecond / baseline.tps, 3) },
         goals: { spends_per_s_at_least_500: phase.unitsPerSecond >= 500 },
