@@ -163,6 +163,8 @@ export const spendBench: Bench = {
       // two cores with the stack and Postgres, so it must stay cheap.
       const load = new HttpLoad(clients);
       const bodies = agents.map((agent) => JSON.stringify({ agent_id: agent, amount: 1, currency: 'usd' }));
+      // A content-length spares chunked encoding; only the Idempotency-Key differs between requests.
+      const spendHeaders = bodies.map((body) => ({ ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }));
       context.log(`measuring ${clients} clients for ${context.durationSeconds}s (Idempotency-Key ${idempotencyKeys ? 'on' : 'off'})`);
       const meter = await cpuMeter(stack, [['gateway', gateways], ...BACKEND_APPS.map((app) => [app, app === 'budget-ledger' ? ledgers : 1] as const)]);
       const createdBefore = created;
@@ -171,7 +173,7 @@ export const spendBench: Bench = {
         const i = n++;
         const status = await load.send(`${bases[i % bases.length]}/v1/spends`, {
           method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json', ...(idempotencyKeys ? { 'idempotency-key': randomUUID() } : {}) },
+          headers: idempotencyKeys ? { ...spendHeaders[worker % agents.length], 'idempotency-key': randomUUID() } : spendHeaders[worker % agents.length],
           body: bodies[worker % agents.length],
         });
         if (status === 201) {
