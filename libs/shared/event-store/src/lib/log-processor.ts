@@ -9,7 +9,7 @@ export interface LogProcessorOptions {
   /** Handles one batch inside the transaction that also moves the checkpoint. */
   handle: (events: readonly EventRow[], trx: Transaction<any>) => Promise<void>;
   batchSize?: number;
-  /** How long to wait before looking again when the log had less than a full batch. */
+  /** How long to wait before looking again when the log had nothing new. */
   pollIntervalMs?: number;
   /** How often a standby instance tries to take the lease. */
   leaseRetryMs?: number;
@@ -91,10 +91,7 @@ export class LogProcessor {
   private async leadWhileRunning(conn: Kysely<any>): Promise<void> {
     while (this.running) {
       const handled = await this.processBatch(conn);
-      // A full batch means more is waiting: read on at once. Anything less means we caught up: let
-      // the next events gather for a poll interval, so a busy log is followed in a few transactions
-      // a second instead of one (four statements) for every commit of every writer.
-      if (handled < (this.options.batchSize ?? 500) && this.running) await this.sleep(this.options.pollIntervalMs ?? 50);
+      if (handled === 0 && this.running) await this.sleep(this.options.pollIntervalMs ?? 50);
     }
   }
 
