@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Client } from 'pg';
-import { Stack } from '@keyledger/testing';
-import { Bench, BenchContext, measure, positiveInt, round } from '../bench';
+import { randomUUID } from 'node:crypto';
+import { App, BACKEND_APPS, Stack } from '@keyledger/testing';
+import { Bench, BenchContext, measure, positiveInt, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
+import { HttpLoad } from '../http-load';
 
 const run = promisify(execFile);
 
@@ -15,6 +18,55 @@ async function call(base: string, method: string, path: string, headers: Record<
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
+function cpuSeconds(pid: number | undefined, ticksPerSecond: number): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What each part of the system spent in CPU during a phase: the apps, the Postgres backends serving
+ * the bench database, and this process (the load generator). On a machine shared with other work
+ * these milliseconds per spend are steadier than the rates, which depend on how much CPU was left.
+ */
+async function cpuMeter(stack: Stack, apps: readonly (readonly [App, number])[]) {
+  const ticks = Number((await run('getconf', ['CLK_TCK']).catch(() => ({ stdout: '100' }))).stdout.trim()) || 100;
+  const pg = new Client({ connectionString: stack.databaseUrl });
+  await pg.connect();
+  const sample = async () => {
+    const parts: Record<string, number> = {};
+    const add = (name: string, seconds: number | null) => {
+      if (seconds !== null) parts[name] = (parts[name] ?? 0) + seconds;
+    };
+    for (const [app, count] of apps) for (let i = 0; i < count; i++) add(app, cpuSeconds(stack.process(app, i).pid, ticks));
+    const { rows } = await pg.query(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+    for (const row of rows) add('postgres', cpuSeconds(row.pid, ticks));
+    add('load_generator', cpuSeconds(process.pid, ticks));
+    const { rows: tx } = await pg.query(`select xact_commit::bigint as commits from pg_stat_database where datname = current_database()`);
+    return { parts, transactions: Number(tx[0].commits) };
+  };
+  const before = await sample();
+  return {
+    /** CPU ms per unit of work for each part since the meter started, and transactions per unit. */
+    async per(units: number) {
+      // Backends report their transaction counts when idle, at most once a second.
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = await sample();
+      await pg.end();
+      const cpu: Record<string, number> = {};
+      for (const [name, seconds] of Object.entries(after.parts)) cpu[name] = round(((seconds - (before.parts[name] ?? 0)) * 1000) / units, 3);
+      cpu['total'] = round(Object.values(cpu).reduce((a, b) => a + b, 0), 3);
+      return { cpu_ms_per_spend: cpu, db_transactions_per_spend: round((after.transactions - before.transactions) / units, 2) };
+    },
+  };
 }
 
 function pgbenchBinary(): string {
@@ -54,12 +106,17 @@ export const spendBench: Bench = {
     agents: { type: 'string' },
     gateways: { type: 'string' },
     ledgers: { type: 'string' },
+    'idempotency-keys': { type: 'string' },
   },
   async run(context) {
     const clients = positiveInt(context.flags, 'clients', 32);
     const agentCount = positiveInt(context.flags, 'agents', 4);
     const gateways = positiveInt(context.flags, 'gateways', 1);
     const ledgers = positiveInt(context.flags, 'ledgers', 1);
+    // Like the SDK, every spend carries its own Idempotency-Key unless told otherwise.
+    const idempotencyFlag = context.flags['idempotency-keys'] ?? 'on';
+    if (idempotencyFlag !== 'on' && idempotencyFlag !== 'off') throw new UsageError(`--idempotency-keys must be on or off, got ${String(idempotencyFlag)}`);
+    const idempotencyKeys = idempotencyFlag === 'on';
     process.env['KEYLEDGER_TEST_PG_URL'] = context.pgServerUrl;
     const { rows: sc } = await (async () => {
       const c = new Client({ connectionString: context.pgServerUrl });
@@ -82,6 +139,13 @@ export const spendBench: Bench = {
       const org = await call(bases[0], 'POST', '/v1/orgs', { authorization: `Bearer ${stack.operatorToken}` }, { name: 'Bench' });
       const headers = { 'x-api-key': org.body.data.api_key.key as string };
       const orgId = org.body.data.org.id as string;
+      // Spending is measured here, not rate limiting: the org gets limits it never meets.
+      const unlimited = { per_minute: 10_000_000, burst: 1_000_000 };
+      const plan = await call(bases[0], 'PUT', `/v1/orgs/${orgId}/plan`, { authorization: `Bearer ${stack.operatorToken}` }, {
+        plan: 'enterprise',
+        overrides: { read: unlimited, write: unlimited, key_create: unlimited, per_hour: null },
+      });
+      if (plan.status !== 200) throw new Error(`plan change answered ${plan.status}`);
       const deposit = 1_000_000_000;
       const limit = 10_000_000;
       await call(bases[0], 'POST', '/v1/wallet/deposits', headers, { amount: deposit, currency: 'usd' });
@@ -95,16 +159,34 @@ export const spendBench: Bench = {
       let created = 0;
       const failures: Record<string, number> = {};
       let n = 0;
-      context.log(`measuring ${clients} clients for ${context.durationSeconds}s`);
+      // One keep-alive socket per client and no per-request setup: the load generator shares the
+      // two cores with the stack and Postgres, so it must stay cheap.
+      const load = new HttpLoad(clients);
+      const bodies = agents.map((agent) => JSON.stringify({ agent_id: agent, amount: 1, currency: 'usd' }));
+      // A content-length spares chunked encoding; only the Idempotency-Key differs between requests.
+      const spendHeaders = bodies.map((body) => ({ ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }));
+      context.log(`measuring ${clients} clients for ${context.durationSeconds}s (Idempotency-Key ${idempotencyKeys ? 'on' : 'off'})`);
+      const meter = await cpuMeter(stack, [['gateway', gateways], ...BACKEND_APPS.map((app) => [app, app === 'budget-ledger' ? ledgers : 1] as const)]);
+      const createdBefore = created;
+      const loadBefore = loadavg()[0];
       const phase = await measure({ workers: clients, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds }, async (worker) => {
         const i = n++;
-        const res = await call(bases[i % bases.length], 'POST', '/v1/spends', headers, { agent_id: agents[worker % agents.length], amount: 1, currency: 'usd' });
-        if (res.status === 201) created++;
-        else {
-          const key = `${res.status} ${res.body?.error?.code}`;
-          failures[key] = (failures[key] ?? 0) + 1;
+        const status = await load.send(`${bases[i % bases.length]}/v1/spends`, {
+          method: 'POST',
+          headers: idempotencyKeys ? { ...spendHeaders[worker % agents.length], 'idempotency-key': randomUUID() } : spendHeaders[worker % agents.length],
+          body: bodies[worker % agents.length],
+        });
+        if (status === 201) {
+          created++;
+          return 1;
         }
+        failures[status] = (failures[status] ?? 0) + 1;
+        return 0;
       });
+      load.close();
+      const loadAfter = loadavg()[0];
+      // Warm-up included: the meter ran across it too.
+      const costs = await meter.per(Math.max(1, created - createdBefore));
 
       context.log('checking that nothing was overspent');
       const db = new Client({ connectionString: stack.databaseUrl });
@@ -154,9 +236,14 @@ export const spendBench: Bench = {
         agents_sharing_one_wallet: agentCount,
         gateways,
         budget_ledgers: ledgers,
-        spends: { ...phase, created, failures },
+        idempotency_keys: idempotencyKeys,
+        // units = spends answered 201; operations also count any failed request (listed in failures).
+        spends: { spends_per_s: phase.unitsPerSecond, ...phase, created, failures },
+        ...costs,
+        load_average_1m: { before: round(loadBefore, 2), after: round(loadAfter, 2) },
         pgbench_tpcb: baseline,
-        ratios: { spends_per_s_vs_pgbench_tps: round(phase.operationsPerSecond / baseline.tps, 3) },
+        ratios: { spends_per_s_vs_pgbench_tps: round(phase.unitsPerSecond / baseline.tps, 3) },
+        goals: { spends_per_s_at_least_500: phase.unitsPerSecond >= 500 },
         overspend_check: check,
       };
     } finally {

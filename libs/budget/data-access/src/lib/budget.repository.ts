@@ -18,6 +18,8 @@ type UsageJson = { committed: number; held: number; spent: number };
 type Db = Kysely<LedgerDatabase> | Transaction<LedgerDatabase>;
 const asDb = (trx: Transaction<any> | Kysely<any>) => trx as Db;
 
+const idempotencyLockKey = (orgId: string, key: string) => `spend-idem:${orgId}:${key}`;
+
 export function spendRecordOf(row: SpendRow): SpendRecord {
   return {
     org_id: row.org_id,
@@ -72,7 +74,31 @@ export const budgetRepository = {
 
   /** Concurrent retries of one idempotent spend take turns, whatever wallet they name. */
   async lockIdempotencyKey(trx: Transaction<any>, orgId: string, key: string): Promise<void> {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`spend-idem:${orgId}:${key}`}, 0))`.execute(trx);
+    await sql`select pg_advisory_xact_lock(hashtextextended(${idempotencyLockKey(orgId, key)}, 0))`.execute(trx);
+  },
+
+  /**
+   * `lockWallet` and `lockIdempotencyKey` for keys of the wallet's org, in one round trip: the wallet's
+   * lock first, then the keys' in the order of their lock ids (Postgres evaluates a volatile select
+   * list after the sort), so two batches needing the same keys can never wait on each other in a cycle.
+   */
+  async lockWalletAndIdempotencyKeys(trx: Transaction<any>, wallet: WalletRef, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return this.lockWallet(trx, wallet);
+    await sql`select pg_advisory_xact_lock(l.id) from (
+        select 0 as ord, hashtextextended(${walletLockKey(wallet)}, 0) as id
+        union all
+        select 1, hashtextextended(k, 0) from unnest(${keys.map((key) => idempotencyLockKey(wallet.org_id, key))}::text[]) as k
+      ) l order by l.ord, l.id`.execute(trx);
+  },
+
+  /** The wallet's balance and its stream's version, read under its lock. */
+  async walletForBatch(trx: Transaction<any>, wallet: WalletRef, stream: string): Promise<{ balance: LedgerState['wallet']; streamVersion: number }> {
+    const { rows } = await sql<{ balance: LedgerState['wallet'] | null; version: number | null }>`
+      select
+        (select json_build_object('deposits', deposits, 'captured', captured, 'refunded', refunded, 'held', held)
+           from wallets where org_id = ${wallet.org_id} and environment = ${wallet.environment} and currency = ${wallet.currency}) as balance,
+        (select max(stream_version) from events where stream = ${stream}) as version`.execute(trx);
+    return { balance: rows[0].balance ?? EMPTY_WALLET, streamVersion: rows[0].version ?? 0 };
   },
 
   /**
@@ -94,10 +120,11 @@ export const budgetRepository = {
   },
 
   /**
-   * The agent, share-locked as in `agentForSpend`, together with its budget and usage, in one round
-   * trip (the budget tables are only written under the wallet lock the caller holds).
+   * The agents, share-locked as in `agentForSpend`, each with its budget and usage, in one round
+   * trip (the budget tables are only written under the wallet lock the caller holds). Agents not in
+   * the wallet's org and environment are missing from the map.
    */
-  async agentWithBudgetForSpend(trx: Transaction<any>, wallet: WalletRef, agentId: string, since: string) {
+  async agentsWithBudgetForSpend(trx: Transaction<any>, wallet: WalletRef, agentIds: readonly string[], since: string) {
     const { rows } = await sql<{ id: string; status: 'active' | 'paused' | 'revoked'; paused_until: Date | null; budget: BudgetRowJson | null; usage: UsageJson | null; days: { day: string; committed: number }[] }>`
       select a.id, a.status, a.paused_until,
         (select row_to_json(b) from agent_budgets b where b.agent_id = a.id) as budget,
@@ -106,11 +133,10 @@ export const budgetRepository = {
         (select coalesce(json_agg(json_build_object('day', day, 'committed', committed)), '[]'::json)
            from agent_usage_days where agent_id = a.id and currency = ${wallet.currency} and day >= ${earliestWindowDay(since)}) as days
       from agents a
-      where a.id = ${agentId} and a.org_id = ${wallet.org_id} and a.environment = ${wallet.environment}
+      where a.id = any(${agentIds}::text[]) and a.org_id = ${wallet.org_id} and a.environment = ${wallet.environment}
+      order by a.id
       for share of a`.execute(trx);
-    const row = rows[0];
-    if (!row) return null;
-    return { agent: { id: row.id, status: row.status, paused_until: row.paused_until }, ...agentParts(agentId, wallet, row) };
+    return new Map(rows.map((row) => [row.id, { agent: { id: row.id, status: row.status, paused_until: row.paused_until }, ...agentParts(row.id, wallet, row) }]));
   },
 
   async agentInScope(db: Kysely<any> | Transaction<any>, agentId: string, orgId: string, environment: Environment) {
@@ -134,6 +160,11 @@ export const budgetRepository = {
       (await asDb(trx).selectFrom('spends').selectAll().where('org_id', '=', orgId).where('idempotency_key', '=', key).executeTakeFirst()) ??
       null
     );
+  },
+
+  async spendsByIdempotencyKeys(trx: Transaction<any>, orgId: string, keys: readonly string[]): Promise<SpendRow[]> {
+    if (keys.length === 0) return [];
+    return asDb(trx).selectFrom('spends').selectAll().where('org_id', '=', orgId).where('idempotency_key', 'in', [...keys]).execute();
   },
 
   async budgetPolicyRow(db: Kysely<any> | Transaction<any>, agentId: string) {

@@ -95,4 +95,61 @@ describe('budget ledger service (real Postgres and NATS)', () => {
     });
     expect(await snapshot()).toEqual(live);
   });
+
+  it('decides concurrent spends in a few shared transactions (group commit), with what each needs read once per batch', async () => {
+    const agents = [await agent('agt_group_a'), await agent('agt_group_b'), await agent('agt_group_c')];
+    await ledger.deposit({ caller, amount: 1_000, currency: 'chf' }, meta);
+    for (const a of agents) await ledger.setBudget({ caller, agent_id: a, currency: 'chf', fixed_limit: 10 }, meta);
+    const spends = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        ledger.createSpend({ caller, agent_id: agents[i % 3], amount: 1, currency: 'chf' }, { ...meta, idempotency_key: `group-${i}` }),
+      ),
+    );
+    const made = spends.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const declined = spends.flatMap((r) => (r.status === 'rejected' ? [r.reason.code] : []));
+    // 14, 13 and 13 requests for budgets of 10 each: every agent gets exactly 10.
+    expect(made).toHaveLength(30);
+    expect(declined).toEqual(Array(10).fill('BUDGET_EXCEEDED'));
+    for (const a of agents) expect(made.filter((s) => s.agent_id === a)).toHaveLength(10);
+    const { rows } = await sql<{ transactions: number; authorized: number }>`
+      select count(distinct transaction_id)::int as transactions, count(*) filter (where type = 'SpendAuthorized')::int as authorized
+      from events where type in ('SpendAuthorized', 'SpendDeclined') and data->>'currency' = 'chf'`.execute(db);
+    expect(rows[0].authorized).toBe(30);
+    // The first spend finds the wallet idle and runs alone; the 39 queued behind it share the next transaction.
+    expect(rows[0].transactions).toBeLessThanOrEqual(2);
+  });
+
+  it('a spend retried with its Idempotency-Key is the first spend, whether the retry shares its batch or comes later, and a reused key is refused', async () => {
+    const a = await agent('agt_idem');
+    const b = await agent('agt_idem_sek');
+    await ledger.deposit({ caller, amount: 1_000, currency: 'jpy' }, meta);
+    await ledger.deposit({ caller, amount: 1_000, currency: 'sek' }, meta);
+    await ledger.setBudget({ caller, agent_id: a, currency: 'jpy', fixed_limit: 500 }, meta);
+    await ledger.setBudget({ caller, agent_id: b, currency: 'sek', fixed_limit: 500 }, meta);
+    const keyed = { ...meta, idempotency_key: 'order-7' };
+    const request = { caller, agent_id: a, amount: 5, currency: 'jpy' };
+    const together = await Promise.all(Array.from({ length: 8 }, () => ledger.createSpend(request, keyed)));
+    expect(new Set(together.map((s) => s.id)).size).toBe(1);
+    const later = await ledger.createSpend(request, keyed);
+    expect(later.id).toBe(together[0].id);
+    await expect(ledger.createSpend({ ...request, amount: 6 }, keyed)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    // The same key through another wallet (another currency) finds the first spend too.
+    await expect(ledger.createSpend({ ...request, agent_id: b, currency: 'sek' }, keyed)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+
+    // Two wallets racing with one fresh key: their batches take turns on the key, so one spend wins.
+    const raced = await Promise.allSettled([
+      ledger.createSpend(request, { ...meta, idempotency_key: 'order-8' }),
+      ledger.createSpend({ ...request, agent_id: b, currency: 'sek' }, { ...meta, idempotency_key: 'order-8' }),
+    ]);
+    expect(raced.map((r) => (r.status === 'fulfilled' ? 'spent' : r.reason.code)).sort()).toEqual(['IDEMPOTENCY_KEY_REUSED', 'spent'].sort());
+    const { rows } = await sql<{ key: string; n: number }>`
+      select data->>'idempotency_key' as key, count(*)::int as n from events
+      where type = 'SpendAuthorized' and data->>'idempotency_key' in ('order-7', 'order-8') group by 1 order by 1`.execute(db);
+    expect(rows).toEqual([
+      { key: 'order-7', n: 1 },
+      { key: 'order-8', n: 1 },
+    ]);
+    const usage = await db.selectFrom('agent_usage').selectAll().where('agent_id', '=', a).where('currency', '=', 'jpy').executeTakeFirstOrThrow();
+    expect(usage.spent).toBe(raced[0].status === 'fulfilled' ? 10 : 5);
+  });
 });

@@ -150,8 +150,8 @@ export class LedgerService {
     if (caller.agent_id !== null && caller.agent_id !== agentId) throw notFound('agent');
     const wallet = this.walletOf(caller, request.currency);
     const key = meta.idempotency_key;
+    const at = now.toISOString();
     const outcome = await this.wallets.submit(wallet, async (batch): Promise<{ spend: SpendView; replayed?: boolean } | { declined: Declined }> => {
-      const at = now.toISOString();
       if (key !== null) {
         const first = await this.firstSpendWithKey(batch, caller.org_id, key);
         if (first) return { spend: this.sameSpend(first, request, agentId), replayed: true };
@@ -183,7 +183,7 @@ export class LedgerService {
       const spend = spendViewOf(events);
       if (key !== null) batch.spendsByIdempotencyKey.set(`${caller.org_id}|${key}`, JSON.stringify(spend));
       return { spend };
-    });
+    }, { agent: { id: agentId, now: at }, idempotencyKey: key });
     countSpendDecision(outcome);
     // The decline is committed (it is an event in the log) before the caller hears about it.
     if ('declined' in outcome) throw declineError(outcome.declined);
@@ -249,9 +249,8 @@ export class LedgerService {
   private async firstSpendWithKey(batch: WalletBatch, orgId: string, key: string): Promise<SpendView | null> {
     const inBatch = batch.spendsByIdempotencyKey.get(`${orgId}|${key}`);
     if (inBatch) return JSON.parse(inBatch) as SpendView;
-    // Retries naming another wallet (another currency) run in another batch: they take turns here.
-    await repo.lockIdempotencyKey(batch.uow.trx, orgId, key);
-    const row = await repo.spendByIdempotencyKey(batch.uow.trx, orgId, key);
+    // Retries naming another wallet (another currency) run in another batch: they take turns on the key's lock.
+    const row = await batch.committedSpendWithKey(key);
     return row ? spendView(row) : null;
   }
 

@@ -1,12 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { LedgerCommand, ledgerDecider, LedgerEvent, LedgerState, walletLockKey, WalletRef } from '@keyledger/budget-domain';
+import { LedgerCommand, ledgerDecider, LedgerEvent, LedgerState, walletLockKey, WalletRef, walletStream } from '@keyledger/budget-domain';
 import { budgetRepository as repo, spendRecordOf } from '@keyledger/budget-data-access';
 import { DomainError } from '@keyledger/domain';
 import type { EventMetadata } from '@keyledger/event-store';
 import { CommandRunner, LOGGER, UnitOfWork } from '@keyledger/nest';
+import type { SpendRow } from '@keyledger/read-models';
 
 type AgentForSpend = NonNullable<Awaited<ReturnType<typeof repo.agentForSpend>>>;
+
+/**
+ * What a command will read, told when it is submitted, so that the batch reads it for all its
+ * commands at once when it opens instead of one round trip each: the agent that spends (with the
+ * time the command is stamped with) and the spend's idempotency key (in the wallet's org).
+ */
+export interface BatchNeeds {
+  agent?: { id: string; now: string };
+  idempotencyKey?: string | null;
+}
 
 /** A day early: a command stamped just before a window boundary still finds that window's days. */
 const dayBefore = (now: string) => new Date(new Date(now).getTime() - 86_400_000).toISOString();
@@ -24,18 +35,46 @@ export class WalletBatch {
   private readonly pending: { stream: string; events: (LedgerEvent & { metadata: EventMetadata })[] }[] = [];
   /** Spends decided in this batch by idempotency key (`org|key`), not yet visible in the table. */
   readonly spendsByIdempotencyKey = new Map<string, string>();
+  /** Committed spends by idempotency key (null: none), for the keys whose lock this batch holds. */
+  private readonly committedByIdempotencyKey = new Map<string, SpendRow | null>();
+  private readonly walletStream: string;
 
   private constructor(
     readonly uow: UnitOfWork,
     readonly wallet: WalletRef,
     state: LedgerState,
+    /** The wallet stream's version: nothing else appends to it while the batch holds the wallet's lock. */
+    private walletVersion: number,
   ) {
     this.mutable = { ...state };
+    this.walletStream = walletStream(wallet);
   }
 
-  static async open(uow: UnitOfWork, wallet: WalletRef): Promise<WalletBatch> {
-    await repo.lockWallet(uow.trx, wallet);
-    return new WalletBatch(uow, wallet, await repo.decisionState(uow.trx, wallet, { now: new Date().toISOString() }));
+  /**
+   * Takes the wallet's lock and the locks of the commands' idempotency keys, then reads the balance
+   * and what the commands said they need: one round trip for each kind of thing, not for each command.
+   */
+  static async open(uow: UnitOfWork, wallet: WalletRef, needs: readonly BatchNeeds[] = []): Promise<WalletBatch> {
+    const keys = [...new Set(needs.flatMap((n) => (n.idempotencyKey ? [n.idempotencyKey] : [])))];
+    await repo.lockWalletAndIdempotencyKeys(uow.trx, wallet, keys);
+    const { balance, streamVersion } = await repo.walletForBatch(uow.trx, wallet, walletStream(wallet));
+    const batch = new WalletBatch(uow, wallet, { wallet: balance, budgets: {}, usage: {}, spends: {} }, streamVersion);
+    if (keys.length > 0) {
+      const found = new Map((await repo.spendsByIdempotencyKeys(uow.trx, wallet.org_id, keys)).map((row) => [row.idempotency_key, row]));
+      for (const key of keys) batch.committedByIdempotencyKey.set(key, found.get(key) ?? null);
+    }
+    const agents = needs.flatMap((n) => (n.agent ? [n.agent] : []));
+    if (agents.length > 0) {
+      const earliest = agents.reduce((min, a) => (a.now < min ? a.now : min), agents[0].now);
+      const ids = [...new Set(agents.map((a) => a.id))];
+      const loaded = await repo.agentsWithBudgetForSpend(uow.trx, wallet, ids, dayBefore(earliest));
+      for (const id of ids) {
+        const found = loaded.get(id);
+        batch.agentRows.set(id, found?.agent ?? null);
+        if (found) batch.merge(id, found);
+      }
+    }
+    return batch;
   }
 
   get state(): LedgerState {
@@ -53,7 +92,7 @@ export class WalletBatch {
       this.agentRows.set(agentId, row);
       return row;
     }
-    const loaded = await repo.agentWithBudgetForSpend(this.uow.trx, this.wallet, agentId, dayBefore(now));
+    const loaded = (await repo.agentsWithBudgetForSpend(this.uow.trx, this.wallet, [agentId], dayBefore(now))).get(agentId);
     this.agentRows.set(agentId, loaded?.agent ?? null);
     if (!loaded) return null;
     this.merge(agentId, loaded);
@@ -73,6 +112,19 @@ export class WalletBatch {
       usage: { ...this.mutable.usage, ...loaded.usage },
     };
     this.loadedAgents.add(agentId);
+  }
+
+  /**
+   * The committed spend made with this idempotency key in the wallet's org, or null. The key's lock
+   * is held from here to the commit, so a concurrent retry through another wallet waits for us.
+   */
+  async committedSpendWithKey(key: string): Promise<SpendRow | null> {
+    const known = this.committedByIdempotencyKey.get(key);
+    if (known !== undefined) return known;
+    await repo.lockIdempotencyKey(this.uow.trx, this.wallet.org_id, key);
+    const row = await repo.spendByIdempotencyKey(this.uow.trx, this.wallet.org_id, key);
+    this.committedByIdempotencyKey.set(key, row);
+    return row;
   }
 
   /** Brings one spend (and its agent) into the state; null when there is no such spend. */
@@ -97,10 +149,15 @@ export class WalletBatch {
     return events;
   }
 
-  /** Appends every queued event (one append per run of the same stream) and projects them inline. */
+  /**
+   * Appends every queued event (one append per run of the same stream) and projects them inline.
+   * The wallet stream is appended at the version read under the lock: one statement, no stream lock.
+   */
   async flush(): Promise<void> {
     for (const { stream, events } of this.pending) {
-      await this.uow.append(stream, 'any', events, { metadata: events[0].metadata, orgId: this.wallet.org_id });
+      const expected = stream === this.walletStream ? this.walletVersion : 'any';
+      await this.uow.append(stream, expected, events, { metadata: events[0].metadata, orgId: this.wallet.org_id });
+      if (stream === this.walletStream) this.walletVersion += events.length;
     }
     this.pending.length = 0;
   }
@@ -109,6 +166,7 @@ export class WalletBatch {
 type Work<T> = (batch: WalletBatch) => Promise<T>;
 interface Job {
   work: Work<unknown>;
+  needs: BatchNeeds | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -131,10 +189,11 @@ export class WalletBatcher {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  submit<T>(wallet: WalletRef, work: Work<T>): Promise<T> {
+  /** Runs `work` in the wallet's next batch; `needs` lets the batch read it together with the others'. */
+  submit<T>(wallet: WalletRef, work: Work<T>, needs?: BatchNeeds): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const key = walletLockKey(wallet);
-      const job: Job = { work, resolve: resolve as (v: unknown) => void, reject };
+      const job: Job = { work, needs, resolve: resolve as (v: unknown) => void, reject };
       const queue = this.queues.get(key);
       if (queue) {
         queue.push(job);
@@ -165,7 +224,7 @@ export class WalletBatcher {
 
   private runBatch(wallet: WalletRef, jobs: readonly Job[]): Promise<Outcome[]> {
     return this.runner.run(async (uow) => {
-      const batch = await WalletBatch.open(uow, wallet);
+      const batch = await WalletBatch.open(uow, wallet, jobs.flatMap((job) => (job.needs ? [job.needs] : [])));
       const outcomes: Outcome[] = [];
       for (const job of jobs) {
         try {

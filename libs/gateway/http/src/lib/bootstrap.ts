@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { readConfig } from '@keyledger/config';
 import type { Kysely } from 'kysely';
-import { gatewayMigrations, GatewayDatabase, idempotencyRecords } from '@keyledger/gateway-data-access';
+import { gatewayMigrations, GatewayDatabase, idempotencyRecords, IdempotencyRecordWriter } from '@keyledger/gateway-data-access';
 import { DB, LOGGER, PinoNestLogger, runMigrationsOnStart, stopOnSignals } from '@keyledger/nest';
 import { StoredAnswers, storeIdempotentAnswer } from './idempotency.interceptor';
 import { GatewayMetrics } from './metrics';
@@ -31,9 +31,9 @@ export async function createGatewayApp(module: Type<unknown>): Promise<NestFasti
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  const db = app.get<Kysely<GatewayDatabase>>(DB);
+  const records = app.get(IdempotencyRecordWriter);
   const answers = app.get(StoredAnswers);
-  fastify.addHook('onSend', async (request, reply, payload) => storeIdempotentAnswer(db, answers, request, reply, payload));
+  fastify.addHook('onSend', async (request, reply, payload) => storeIdempotentAnswer(records, answers, request, reply, payload));
   const metrics = app.get(GatewayMetrics);
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.observe(request.routeOptions?.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);

@@ -5,7 +5,7 @@ import { AuthGuard } from './auth.guard';
 import { EnvelopeInterceptor } from './envelope.interceptor';
 import { ErrorEnvelopeFilter } from './error.filter';
 import { HealthController } from './health.controller';
-import { IdempotencyInterceptor, StoredAnswers } from './idempotency.interceptor';
+import { IdempotencyInterceptor, IdempotencyRecordWriterProvider, StoredAnswers } from './idempotency.interceptor';
 import { KeyCache } from './key-cache';
 import { KeyUsageReporter } from './key-usage-reporter';
 import { GatewayMetrics, MetricsController } from './metrics';
@@ -22,6 +22,7 @@ import { ServiceClients } from './service-clients';
     KeyCache,
     KeyUsageReporter,
     StoredAnswers,
+    IdempotencyRecordWriterProvider,
     GatewayMetrics,
     RateLimiterClient,
     RateLimitGuard,

@@ -1,9 +1,9 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { from, mergeMap, Observable } from 'rxjs';
-import { GatewayDatabase, idempotencyRecords } from '@keyledger/gateway-data-access';
+import { GatewayDatabase, IdempotencyRecordWriter } from '@keyledger/gateway-data-access';
 import { readConfig } from '@keyledger/config';
 import { DB } from '@keyledger/nest';
 import { SecretSealer } from '@keyledger/secrets';
@@ -39,10 +39,21 @@ export function idempotencyScope(request: FastifyRequest): string {
 }
 
 const SECRET_FIELDS = /"(key|signing_secret|device_code)":"[^"]*"/g;
+const HAS_SECRET_FIELD = /"(key|signing_secret|device_code)":"/;
+
+/** One writer per gateway process, so concurrent requests' records are written together. */
+export const IdempotencyRecordWriterProvider = {
+  provide: IdempotencyRecordWriter,
+  useFactory: (db: Kysely<GatewayDatabase>) =>
+    new IdempotencyRecordWriter(db, readConfig(['KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS']).KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS),
+  inject: [DB],
+};
 
 /**
- * Stored answers may hold a secret shown once (a new key's plaintext): they are sealed with the
+ * Stored answers may hold a secret shown once (a new key's plaintext): those are sealed with the
  * deployment's secrets key, or, without one, stored with those fields blanked — never in the clear.
+ * An answer without such a field (a spend, a list) is stored as sent: a cipher per answer would be
+ * a good share of a spend's cost in the gateway, and protect nothing.
  */
 @Injectable()
 export class StoredAnswers {
@@ -52,6 +63,7 @@ export class StoredAnswers {
     this.sealer = KEYLEDGER_SECRETS_KEY ? new SecretSealer(KEYLEDGER_SECRETS_KEY) : null;
   }
   close(body: string): string {
+    if (!HAS_SECRET_FIELD.test(body)) return body;
     return this.sealer ? `sealed:${this.sealer.seal(body)}` : body.replace(SECRET_FIELDS, (_m, field: string) => `"${field}":null`);
   }
   open(stored: string): string {
@@ -67,11 +79,8 @@ export class StoredAnswers {
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  /** How long a claimed key stays in progress before another request may take it over (its gateway may have died). */
-  private readonly leaseSeconds = readConfig(['KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS']).KEYLEDGER_IDEMPOTENCY_LEASE_SECONDS;
-
   constructor(
-    @Inject(DB) private readonly db: Kysely<GatewayDatabase>,
+    private readonly records: IdempotencyRecordWriter,
     private readonly bodies: StoredAnswers,
   ) {}
 
@@ -87,7 +96,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       .update(`${request.method} ${request.url}\n`)
       .update(request.rawBody ?? Buffer.alloc(0))
       .digest('hex');
-    return from(idempotencyRecords.claim(this.db, scope, key, fingerprint, this.leaseSeconds)).pipe(
+    return from(this.records.claim(scope, key, fingerprint)).pipe(
       mergeMap((outcome) => {
         switch (outcome.kind) {
           case 'claimed':
@@ -111,7 +120,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
  * request may be retried (services deduplicate by the same key).
  */
 export async function storeIdempotentAnswer(
-  db: Kysely<GatewayDatabase>,
+  records: IdempotencyRecordWriter,
   answers: StoredAnswers,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -119,7 +128,7 @@ export async function storeIdempotentAnswer(
 ) {
   const claim = request.idempotencyClaim;
   if (!claim) return payload;
-  if (reply.statusCode >= 500) await idempotencyRecords.release(db, claim.scope, claim.key);
-  else await idempotencyRecords.complete(db, claim.scope, claim.key, reply.statusCode, answers.close(typeof payload === 'string' ? payload : String(payload)));
+  if (reply.statusCode >= 500) await records.release(claim.scope, claim.key);
+  else await records.complete(claim.scope, claim.key, reply.statusCode, answers.close(typeof payload === 'string' ? payload : String(payload)));
   return payload;
 }

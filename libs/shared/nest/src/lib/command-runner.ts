@@ -1,11 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { CommandMeta } from '@keyledger/contracts';
 import { EventMetadata, EventRow, EventStore, ExpectedVersion, NewEvent, WrongExpectedVersionError, publishCommitted } from '@keyledger/event-store';
 import { Decider, DomainError, replayState } from '@keyledger/domain';
-import { DB, INLINE_PROJECTION, LOGGER, NATS_CONNECTION } from './tokens';
+import { DB, INLINE_PROJECTION, LOGGER, NATS_CONNECTION, PUBLISH_ON_COMMIT } from './tokens';
 
 /** A service's inline projection: applies its new events to its read-model tables, in the append's trx. */
 export type InlineProjection = (trx: Transaction<any>, events: readonly EventRow[]) => Promise<void>;
@@ -72,7 +72,8 @@ export interface RunOnce<T> {
 /**
  * Runs a service's commands: one transaction per command holding every append and its inline
  * projection; a lost optimistic-concurrency race retries the whole command against fresh state.
- * After commit the events are published at once, so gateways drop cached state before the reply.
+ * After commit the events are published at once, so gateways drop cached state before the reply
+ * (unless the service says none of its events is waited for: then the outbox relay alone does it).
  */
 @Injectable()
 export class CommandRunner {
@@ -82,6 +83,7 @@ export class CommandRunner {
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(INLINE_PROJECTION) private readonly project: InlineProjection,
+    @Optional() @Inject(PUBLISH_ON_COMMIT) private readonly publishOnCommit = true,
   ) {}
 
   /**
@@ -100,9 +102,11 @@ export class CommandRunner {
           }
           return work(this.unitOfWork(trx, appended));
         });
-        await publishCommitted(this.nats, appended).catch((error: unknown) =>
-          this.logger.warn({ err: error }, 'fast publish failed; the outbox relay will deliver'),
-        );
+        if (this.publishOnCommit) {
+          await publishCommitted(this.nats, appended).catch((error: unknown) =>
+            this.logger.warn({ err: error }, 'fast publish failed; the outbox relay will deliver'),
+          );
+        }
         return result;
       } catch (error) {
         if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
