@@ -7,3 +7,4 @@ export * from './lib/migrate';
 export * from './lib/connect';
 export * from './lib/outbox-relay';
 export * from './lib/publish-committed';
+export * from './lib/row-projection';

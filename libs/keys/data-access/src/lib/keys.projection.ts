@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { EventRow } from '@keyledger/event-store';
+import { ProjectedEvent, projectRows, ProjectRowsOptions, RowChange, rowChanges, RowProjection } from '@keyledger/event-store';
 import type { AgentEvent, ApiKeyEvent, DeviceEvent, OrgEvent } from '@keyledger/keys-domain';
 import type { ReadModels } from '@keyledger/read-models';
 
@@ -27,42 +27,37 @@ const HANDLED: ReadonlySet<string> = new Set<KeysEvent['type']>([
   'DeviceAuthorizationCompleted',
 ]);
 
-const date = (iso: string | null | undefined) => (iso == null ? null : new Date(iso));
+/** An ISO instant as the read model stores it (parsed as a `Date` would, so the same instant as before). */
+const instant = (iso: string) => new Date(iso).toISOString();
+const maybeInstant = (iso: string | null | undefined) => (iso == null ? null : instant(iso));
+
+export const KEYS_TABLES: RowProjection<ReadModels>['tables'] = { orgs: ['id'], agents: ['id'], api_keys: ['id'], device_authorizations: ['id'] };
+const change = rowChanges<ReadModels>(KEYS_TABLES);
 
 /**
- * Applies key-registry events to its read-model tables. Called inline, in the append's transaction;
- * the same function rebuilds the tables from the log on replay, so the two agree row for row.
- * Event types it does not know are skipped (they belong to other services, or to newer versions).
+ * Key-registry events as changes to its read-model rows. One fold for both uses: inline, in the
+ * append's transaction, and on replay from the log, so the two agree row for row. Event types it
+ * does not know change nothing (they belong to other services, or to newer versions).
  */
-export async function projectKeyEvents(
-  trx: Transaction<any> | Kysely<any>,
-  events: readonly Pick<EventRow, 'type' | 'data' | 'position'>[],
-): Promise<void> {
-  const db = trx as Kysely<ReadModels>;
-  for (const stored of events) {
-    if (!HANDLED.has(stored.type)) continue;
+export const keysProjection: RowProjection<ReadModels> = {
+  tables: KEYS_TABLES,
+  changesOf(stored): RowChange[] {
+    if (!HANDLED.has(stored.type)) return [];
     const event = { type: stored.type, data: stored.data } as KeysEvent;
     const version = stored.position;
     switch (event.type) {
       case 'OrgCreated': {
         const o = event.data;
-        await db.insertInto('orgs').values({ id: o.org_id, name: o.name, plan: o.plan, sandbox: o.sandbox ?? false, created_at: new Date(o.created_at) }).execute();
-        break;
+        return [change.insert('orgs', { id: o.org_id, name: o.name, plan: o.plan, sandbox: o.sandbox ?? false, created_at: instant(o.created_at), overrides: null })];
       }
       case 'OrgPlanChanged': {
         const { org_id, plan, overrides } = event.data;
-        await db
-          .updateTable('orgs')
-          .set({ plan, overrides: overrides === null ? null : JSON.stringify(overrides) })
-          .where('id', '=', org_id)
-          .execute();
-        break;
+        return [change.update('orgs', { id: org_id }, (row) => ({ ...row, plan, ...(overrides !== undefined ? { overrides } : {}) }))];
       }
       case 'KeyCreated': {
         const k = event.data;
-        await db
-          .insertInto('api_keys')
-          .values({
+        return [
+          change.insert('api_keys', {
             id: k.key_id,
             org_id: k.org_id,
             name: k.name,
@@ -77,97 +72,63 @@ export async function projectKeyEvents(
             signing: k.signing,
             signing_secret_sealed: k.signing_secret_sealed ?? null,
             rolled_from: k.rolled_from ?? null,
-            created_at: new Date(k.created_at),
-            expires_at: date(k.expires_at),
+            created_at: instant(k.created_at),
+            expires_at: maybeInstant(k.expires_at),
             revoked_at: null,
             version,
-          })
-          .execute();
-        break;
+          }),
+        ];
       }
       case 'KeyUpdated': {
         const { key_id, name, scopes, expires_at } = event.data;
-        await db
-          .updateTable('api_keys')
-          .set({
+        return [
+          change.update('api_keys', { id: key_id }, (row) => ({
+            ...row,
             ...(name !== undefined ? { name } : {}),
             ...(scopes !== undefined ? { scopes } : {}),
-            ...(expires_at !== undefined ? { expires_at: date(expires_at) } : {}),
+            ...(expires_at !== undefined ? { expires_at: maybeInstant(expires_at) } : {}),
             version,
-          })
-          .where('id', '=', key_id)
-          .execute();
-        break;
+          })),
+        ];
       }
       case 'KeyRevoked':
-        await db
-          .updateTable('api_keys')
-          .set({ status: 'revoked', revoked_at: new Date(event.data.revoked_at), version })
-          .where('id', '=', event.data.key_id)
-          .execute();
-        break;
+        return [change.update('api_keys', { id: event.data.key_id }, (row) => ({ ...row, status: 'revoked' as const, revoked_at: instant(event.data.revoked_at), version }))];
       case 'KeyRolled':
-        await db
-          .updateTable('api_keys')
-          .set({ expires_at: new Date(event.data.expires_at), version })
-          .where('id', '=', event.data.key_id)
-          .execute();
-        break;
+        return [change.update('api_keys', { id: event.data.key_id }, (row) => ({ ...row, expires_at: instant(event.data.expires_at), version }))];
       case 'KeyLinked':
-        await db
-          .updateTable('api_keys')
-          .set({ org_id: event.data.to_org_id, claimed: true, version })
-          .where('id', '=', event.data.key_id)
-          .execute();
-        break;
+        return [change.update('api_keys', { id: event.data.key_id }, (row) => ({ ...row, org_id: event.data.to_org_id, claimed: true, version }))];
       case 'AgentCreated': {
         const a = event.data;
-        await db
-          .insertInto('agents')
-          .values({
+        return [
+          change.insert('agents', {
             id: a.agent_id,
             org_id: a.org_id,
             environment: a.environment,
             name: a.name,
-            metadata: JSON.stringify(a.metadata),
+            metadata: a.metadata,
             status: 'active',
             paused_until: null,
-            created_at: new Date(a.created_at),
+            created_at: instant(a.created_at),
             version,
-          })
-          .execute();
-        break;
+          }),
+        ];
       }
       case 'AgentUpdated': {
         const { agent_id, name, metadata } = event.data;
-        await db
-          .updateTable('agents')
-          .set({ ...(name !== undefined ? { name } : {}), ...(metadata !== undefined ? { metadata: JSON.stringify(metadata) } : {}), version })
-          .where('id', '=', agent_id)
-          .execute();
-        break;
+        return [change.update('agents', { id: agent_id }, (row) => ({ ...row, ...(name !== undefined ? { name } : {}), ...(metadata !== undefined ? { metadata } : {}), version }))];
       }
       case 'AgentPaused':
-        await db
-          .updateTable('agents')
-          .set({ status: 'paused', paused_until: date(event.data.paused_until), version })
-          .where('id', '=', event.data.agent_id)
-          .execute();
-        break;
+        return [change.update('agents', { id: event.data.agent_id }, (row) => ({ ...row, status: 'paused' as const, paused_until: maybeInstant(event.data.paused_until), version }))];
       case 'AgentResumed':
-        await db.updateTable('agents').set({ status: 'active', paused_until: null, version }).where('id', '=', event.data.agent_id).execute();
-        break;
+        return [change.update('agents', { id: event.data.agent_id }, (row) => ({ ...row, status: 'active' as const, paused_until: null, version }))];
       case 'AgentRevoked':
-        await db.updateTable('agents').set({ status: 'revoked', paused_until: null, version }).where('id', '=', event.data.agent_id).execute();
-        break;
+        return [change.update('agents', { id: event.data.agent_id }, (row) => ({ ...row, status: 'revoked' as const, paused_until: null, version }))];
       case 'AgentTransferred':
-        await db.updateTable('agents').set({ org_id: event.data.to_org_id, version }).where('id', '=', event.data.agent_id).execute();
-        break;
+        return [change.update('agents', { id: event.data.agent_id }, (row) => ({ ...row, org_id: event.data.to_org_id, version }))];
       case 'DeviceAuthorizationRequested': {
         const d = event.data;
-        await db
-          .insertInto('device_authorizations')
-          .values({
+        return [
+          change.insert('device_authorizations', {
             id: d.device_id,
             device_code_hash: d.device_code_hash,
             user_code: d.user_code,
@@ -179,35 +140,27 @@ export async function projectKeyEvents(
             environment: null,
             agent_id: null,
             key_id: null,
-            expires_at: new Date(d.expires_at),
-            requested_at: new Date(d.requested_at),
+            expires_at: instant(d.expires_at),
+            requested_at: instant(d.requested_at),
             version,
-          })
-          .execute();
-        break;
+          }),
+        ];
       }
       case 'DeviceAuthorizationApproved': {
         const { device_id, org_id, environment, agent_id } = event.data;
-        await db.updateTable('device_authorizations').set({ status: 'approved', org_id, environment, agent_id, version }).where('id', '=', device_id).execute();
-        break;
+        return [change.update('device_authorizations', { id: device_id }, (row) => ({ ...row, status: 'approved' as const, org_id, environment, agent_id, version }))];
       }
       case 'DeviceAuthorizationDenied':
-        await db
-          .updateTable('device_authorizations')
-          .set({ status: 'denied', org_id: event.data.org_id, version })
-          .where('id', '=', event.data.device_id)
-          .execute();
-        break;
+        return [change.update('device_authorizations', { id: event.data.device_id }, (row) => ({ ...row, status: 'denied' as const, org_id: event.data.org_id, version }))];
       case 'DevicePollingSlowed':
-        await db.updateTable('device_authorizations').set({ interval_seconds: event.data.interval, version }).where('id', '=', event.data.device_id).execute();
-        break;
+        return [change.update('device_authorizations', { id: event.data.device_id }, (row) => ({ ...row, interval_seconds: event.data.interval, version }))];
       case 'DeviceAuthorizationCompleted':
-        await db
-          .updateTable('device_authorizations')
-          .set({ status: 'completed', key_id: event.data.key_id, version })
-          .where('id', '=', event.data.device_id)
-          .execute();
-        break;
+        return [change.update('device_authorizations', { id: event.data.device_id }, (row) => ({ ...row, status: 'completed' as const, key_id: event.data.key_id, version }))];
     }
-  }
+  },
+};
+
+/** Applies key-registry events to its read-model tables: `keysProjection`, loaded and written in one batch. */
+export function projectKeyEvents(trx: Transaction<any> | Kysely<any>, events: readonly ProjectedEvent[], options?: ProjectRowsOptions): Promise<void> {
+  return projectRows(trx, keysProjection, events, options);
 }
