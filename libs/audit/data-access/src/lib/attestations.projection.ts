@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AttestationEvent } from '@keyledger/audit-domain';
-import { ProjectedEvent, projectRows, ProjectRowsOptions, RowChange, rowChanges, RowProjection } from '@keyledger/event-store';
+import { ProjectedEvent, projectRows, ProjectRowsOptions, RowProjection } from '@keyledger/event-store';
 
 /** audit-attestation's read-model tables: what replay rebuilds and compares. */
 export const AUDIT_READ_MODEL_TABLES = ['attestations'] as const;
@@ -22,31 +22,27 @@ interface AttestationTables {
   attestations: AttestationsTable;
 }
 
-const change = rowChanges<AttestationTables>({ attestations: ['id'] });
-
 /**
  * Attestation events as rows of the attestations table: inline, in the append's transaction, and on
  * replay from the log. Other event types change nothing.
  */
 export const auditProjection: RowProjection<AttestationTables> = {
   tables: { attestations: ['id'] },
-  changesOf(stored): RowChange[] {
-    if (stored.type !== 'AttestationRecorded') return [];
+  apply(stored, rows) {
+    if (stored.type !== 'AttestationRecorded') return;
     const a = (stored as unknown as AttestationEvent).data;
-    return [
-      change.insert('attestations', {
-        id: a.attestation_id,
-        org_id: a.org_id,
-        environment: a.environment,
-        agent_id: a.agent_id,
-        spend_id: a.spend_id,
-        statement: a.statement,
-        mismatches: a.mismatches,
-        position: stored.position,
-        created_at: new Date(a.recorded_at).toISOString(),
-        version: stored.position,
-      }),
-    ];
+    rows.insert('attestations', {
+      id: a.attestation_id,
+      org_id: a.org_id,
+      environment: a.environment,
+      agent_id: a.agent_id,
+      spend_id: a.spend_id,
+      statement: a.statement,
+      mismatches: a.mismatches,
+      position: stored.position,
+      created_at: a.recorded_at,
+      version: stored.position,
+    });
   },
 };
 

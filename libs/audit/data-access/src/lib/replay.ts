@@ -37,8 +37,13 @@ export interface ReplayReport {
 }
 
 export interface ReplayOptions {
-  /** Events read, projected and written per batch (one load and one write per projection each). */
+  /** Events read from the log per fetch. */
   batchSize?: number;
+  /**
+   * Events folded in memory before their rows are written (one load and one write statement per
+   * projection each, in a transaction of its own): bounds memory; larger writes a hot row fewer times.
+   */
+  flushEvery?: number;
   /** Called after every batch with the events replayed so far and the total to replay. */
   onProgress?: (done: number, total: number) => void;
   /** Most differences to list. */
@@ -51,16 +56,17 @@ export interface ReplayOptions {
  * live tables — by running each service's own projection over every event in log order, then
  * compares the scratch tables with the live ones row by row.
  *
- * The log is read through a cursor in a read-only snapshot on one connection while the previous
- * batch is written on another: each batch of events is folded by each projection in memory and
- * written with one statement, in a transaction of its own (so no long write transaction holds
- * back the live system's log followers, and memory stays bounded by the batch). Compare on a
- * quiet system.
+ * The log is read through a cursor in a read-only snapshot on one connection while the events
+ * already read are projected and written on another: every `flushEvery` events are folded by each
+ * projection in memory and written with one statement, in a transaction of their own (so no long
+ * write transaction holds back the live system's log followers, and memory stays bounded).
+ * Compare on a quiet system.
  */
 export async function replayReadModels(db: Kysely<any>, projections: readonly ReadModelProjection[], options: ReplayOptions = {}): Promise<ReplayReport> {
   const scratch = `replay_${randomBytes(4).toString('hex')}`;
   const tables = projections.flatMap((p) => p.tables);
   const batchSize = options.batchSize ?? 10_000;
+  const flushEvery = options.flushEvery ?? 50_000;
   return db.connection().execute(async (conn) => {
     await sql`create schema ${sql.id(scratch)}`.execute(conn);
     try {
@@ -90,18 +96,25 @@ export async function replayReadModels(db: Kysely<any>, projections: readonly Re
             return rows;
           };
           let replayed = 0;
+          let pending: ProjectedEvent[] = [];
+          const flush = async () => {
+            await conn.transaction().execute(async (trx) => {
+              await sql`set local synchronous_commit = off`.execute(trx);
+              for (const projection of projections) await projection.project(trx, pending, { lockRows: false });
+            });
+            replayed += pending.length;
+            pending = [];
+            options.onProgress?.(replayed, total);
+          };
           let next = fetchBatch();
           for (;;) {
             const events = await next;
             if (events.length === 0) break;
-            next = fetchBatch(); // the next batch is read while this one is written
-            await conn.transaction().execute(async (trx) => {
-              await sql`set local synchronous_commit = off`.execute(trx);
-              for (const projection of projections) await projection.project(trx, events, { lockRows: false });
-            });
-            replayed += events.length;
-            options.onProgress?.(replayed, total);
+            next = fetchBatch(); // the next batch is read while this one is projected
+            for (const event of events) pending.push(event);
+            if (pending.length >= flushEvery) await flush();
           }
+          if (pending.length > 0) await flush();
           return replayed;
         }),
       );

@@ -14,14 +14,21 @@ export type JsonRow<T> = {
 
 type AnyRow = Record<string, unknown>;
 
-/** What one event does to one row: the row as it is (undefined when absent) in, as it becomes out. */
-export interface RowChange {
-  readonly table: string;
-  /** The row's primary-key values by column. */
-  readonly key: AnyRow;
-  /** The event creates the row, which must not exist yet: nothing to load, and a plain INSERT writes it. */
-  readonly creates: boolean;
-  apply(row: AnyRow | undefined): AnyRow | undefined;
+/** The rows of a projection's tables as an event changes them. Unknown tables are an error. */
+export interface Rows<DB> {
+  /** The event creates this row; applying it over an existing one is an error, as a duplicate INSERT is. */
+  insert<T extends keyof DB & string>(table: T, row: JsonRow<DB[NoInfer<T>]>): void;
+  /**
+   * Changes an existing row; nothing happens when there is none (as an UPDATE matching no row).
+   * `change` may modify the row it is given (a copy this batch owns) and return it.
+   */
+  update<T extends keyof DB & string>(table: T, key: Partial<JsonRow<DB[NoInfer<T>]>>, change: (row: JsonRow<DB[NoInfer<T>]>) => JsonRow<DB[NoInfer<T>]>): void;
+  /** Creates the row or changes the one there (which `change` may modify and return). */
+  upsert<T extends keyof DB & string>(
+    table: T,
+    key: Partial<JsonRow<DB[NoInfer<T>]>>,
+    change: (row: JsonRow<DB[NoInfer<T>]> | undefined) => JsonRow<DB[NoInfer<T>]>,
+  ): void;
 }
 
 /**
@@ -31,8 +38,11 @@ export interface RowChange {
  */
 export interface RowProjection<DB = any> {
   /** Table → primary-key columns (all text), parents before children. */
-  readonly tables: { readonly [T in keyof DB & string]?: readonly (keyof DB[T] & string)[] };
-  changesOf(event: ProjectedEvent): readonly RowChange[];
+  readonly tables: {
+    readonly [T in keyof DB & string]?: readonly (keyof DB[T] & string)[];
+  };
+  /** Applies one event to `rows`. Pure but for `rows`: it is run once to find the rows, once to change them. */
+  apply(event: ProjectedEvent, rows: Rows<DB>): void;
 }
 
 export interface ProjectRowsOptions {
@@ -41,39 +51,6 @@ export interface ProjectRowsOptions {
    * same row waits and reads what this one wrote. On by default; a single-writer rebuild turns it off.
    */
   lockRows?: boolean;
-}
-
-/** Typed constructors of row changes for the tables of `DB`. */
-export function rowChanges<DB>(tables: RowProjection<DB>['tables']) {
-  type Row<T extends keyof DB & string> = JsonRow<DB[T]>;
-  const keyOf = (table: string, row: AnyRow): AnyRow => {
-    const columns = (tables as Record<string, readonly string[] | undefined>)[table];
-    if (!columns) throw new Error(`table ${table} is not one of this projection's`);
-    return Object.fromEntries(columns.map((c) => [c, row[c]]));
-  };
-  return {
-    /** The event creates this row; applying it over an existing one is an error, as a duplicate INSERT is. */
-    insert<T extends keyof DB & string>(table: T, row: Row<NoInfer<T>>): RowChange {
-      const key = keyOf(table, row as AnyRow);
-      return {
-        table,
-        key,
-        creates: true,
-        apply(current) {
-          if (current !== undefined) throw new Error(`${table} ${JSON.stringify(key)} already exists`);
-          return row as AnyRow;
-        },
-      };
-    },
-    /** Changes an existing row; nothing happens when there is none (as an UPDATE matching no row). */
-    update<T extends keyof DB & string>(table: T, key: Partial<Row<T>>, change: (row: Row<NoInfer<T>>) => Row<NoInfer<T>>): RowChange {
-      return { table, key: keyOf(table, key as AnyRow), creates: false, apply: (current) => (current === undefined ? undefined : (change(current as Row<T>) as AnyRow)) };
-    },
-    /** Creates the row or changes the one there. */
-    upsert<T extends keyof DB & string>(table: T, key: Partial<Row<T>>, change: (row: Row<NoInfer<T>> | undefined) => Row<NoInfer<T>>): RowChange {
-      return { table, key: keyOf(table, key as AnyRow), creates: false, apply: (current) => change(current as Row<T> | undefined) as AnyRow };
-    },
-  };
 }
 
 interface Slot {
@@ -85,7 +62,71 @@ interface Slot {
   dirty: boolean;
 }
 
-const keyString = (key: AnyRow) => JSON.stringify(Object.values(key));
+/** Slots by table, then by key; two passes over the events: find the rows, then change them. */
+class BatchRows implements Rows<any> {
+  readonly slots = new Map<string, Map<string, Slot>>();
+  private readonly keys = new Map<string, readonly string[]>();
+  applying = false;
+
+  constructor(tables: RowProjection['tables']) {
+    for (const [table, key] of Object.entries(tables)) {
+      this.slots.set(table, new Map());
+      this.keys.set(table, key as readonly string[]);
+    }
+  }
+
+  keyColumns(table: string): readonly string[] {
+    const columns = this.keys.get(table);
+    if (!columns) throw new Error(`table ${table} is not one of this projection's`);
+    return columns;
+  }
+
+  id(table: string, key: AnyRow): string {
+    const columns = this.keyColumns(table);
+    return columns.length === 1 ? String(key[columns[0]]) : columns.map((c) => key[c]).join('\u0000');
+  }
+
+  private slot(table: string, key: AnyRow, creates: boolean): Slot {
+    const byKey = this.slots.get(table) as Map<string, Slot>;
+    const id = this.id(table, key);
+    let slot = byKey.get(id);
+    if (!slot) {
+      if (this.applying) throw new Error(`${table} ${id} was not found before applying: the projection is not pure`);
+      const columns = this.keyColumns(table);
+      slot = {
+        key: Object.fromEntries(columns.map((c) => [c, key[c]])),
+        row: undefined,
+        fresh: creates,
+        load: !creates,
+        dirty: false,
+      };
+      byKey.set(id, slot);
+    }
+    return slot;
+  }
+
+  private change(slot: Slot, next: AnyRow): void {
+    slot.row = next;
+    slot.dirty = true;
+  }
+
+  insert(table: string, row: AnyRow): void {
+    const slot = this.slot(table, row, true);
+    if (!this.applying) return;
+    if (slot.row !== undefined) throw new Error(`${table} ${this.id(table, row)} already exists`);
+    this.change(slot, row);
+  }
+
+  update(table: string, key: AnyRow, change: (row: any) => any): void {
+    const slot = this.slot(table, key, false);
+    if (this.applying && slot.row !== undefined) this.change(slot, change(slot.row));
+  }
+
+  upsert(table: string, key: AnyRow, change: (row: any) => any): void {
+    const slot = this.slot(table, key, false);
+    if (this.applying) this.change(slot, change(slot.row));
+  }
+}
 
 /**
  * Applies a batch of events to a projection's tables, the same way for one event (inline, in the
@@ -94,37 +135,27 @@ const keyString = (key: AnyRow) => JSON.stringify(Object.values(key));
  * back in one statement (one multi-row INSERT or upsert per table). Events of types the projection
  * does not know change nothing. Unqualified table names: the search path picks the schema.
  */
-export async function projectRows(db: Transaction<any> | Kysely<any>, projection: RowProjection, events: readonly ProjectedEvent[], options: ProjectRowsOptions = {}): Promise<void> {
-  const tables = Object.keys(projection.tables);
-  const slots = new Map<string, Map<string, Slot>>(tables.map((t) => [t, new Map()]));
-  const changes: RowChange[] = [];
-  for (const event of events) {
-    for (const change of projection.changesOf(event)) {
-      changes.push(change);
-      const byKey = slots.get(change.table) as Map<string, Slot>;
-      const id = keyString(change.key);
-      if (!byKey.has(id)) byKey.set(id, { key: change.key, row: undefined, fresh: change.creates, load: !change.creates, dirty: false });
-    }
-  }
-  if (changes.length === 0) return;
-  await loadRows(db, projection, slots, options.lockRows ?? true);
-  for (const change of changes) {
-    const slot = (slots.get(change.table) as Map<string, Slot>).get(keyString(change.key)) as Slot;
-    const next = change.apply(slot.row);
-    if (next !== slot.row) {
-      slot.row = next;
-      slot.dirty = true;
-    }
-  }
-  await writeRows(db, projection, slots);
+export async function projectRows(
+  db: Transaction<any> | Kysely<any>,
+  projection: RowProjection,
+  events: readonly ProjectedEvent[],
+  options: ProjectRowsOptions = {},
+): Promise<void> {
+  const rows = new BatchRows(projection.tables);
+  for (const event of events) projection.apply(event, rows);
+  if ([...rows.slots.values()].every((byKey) => byKey.size === 0)) return;
+  await loadRows(db, rows, options.lockRows ?? true);
+  rows.applying = true;
+  for (const event of events) projection.apply(event, rows);
+  await writeRows(db, rows);
 }
 
-async function loadRows(db: Transaction<any> | Kysely<any>, projection: RowProjection, slots: Map<string, Map<string, Slot>>, lock: boolean): Promise<void> {
+async function loadRows(db: Transaction<any> | Kysely<any>, rows: BatchRows, lock: boolean): Promise<void> {
   const reads: RawBuilder<unknown>[] = [];
-  for (const [table, byKey] of slots) {
+  for (const [table, byKey] of rows.slots) {
     const wanted = [...byKey.values()].filter((s) => s.load);
     if (wanted.length === 0) continue;
-    const columns = projection.tables[table] as readonly string[];
+    const columns = rows.keyColumns(table);
     const match =
       columns.length === 1
         ? sql`${sql.ref(columns[0])} = any(${wanted.map((s) => s.key[columns[0]])}::text[])`
@@ -133,24 +164,26 @@ async function loadRows(db: Transaction<any> | Kysely<any>, projection: RowProje
     reads.push(sql`select ${table}::text as t, to_jsonb(r) as r from (select * from ${sql.table(table)} where ${match}${locking}) r`);
   }
   if (reads.length === 0) return;
-  const found = await sql<{ t: string; r: AnyRow }>`${sql.join(reads, sql` union all `)}`.execute(db);
-  const columnsOf = (t: string) => projection.tables[t] as readonly string[];
+  const found = await sql<{
+    t: string;
+    r: AnyRow;
+  }>`${sql.join(reads, sql` union all `)}`.execute(db);
   for (const { t, r } of found.rows) {
-    const slot = slots.get(t)?.get(keyString(Object.fromEntries(columnsOf(t).map((c) => [c, r[c]]))));
+    const slot = rows.slots.get(t)?.get(rows.id(t, r));
     if (slot) slot.row = r;
   }
 }
 
-async function writeRows(db: Transaction<any> | Kysely<any>, projection: RowProjection, slots: Map<string, Map<string, Slot>>): Promise<void> {
+async function writeRows(db: Transaction<any> | Kysely<any>, rows: BatchRows): Promise<void> {
   const writes: RawBuilder<unknown>[] = [];
-  for (const [table, byKey] of slots) {
+  for (const [table, byKey] of rows.slots) {
     const inserted: AnyRow[] = [];
     const upserted: AnyRow[] = [];
     for (const slot of byKey.values()) {
       if (!slot.dirty || slot.row === undefined) continue;
       (slot.fresh ? inserted : upserted).push(slot.row);
     }
-    const key = projection.tables[table] as readonly string[];
+    const key = rows.keyColumns(table);
     if (inserted.length > 0) writes.push(insertStatement(table, inserted, null));
     if (upserted.length > 0) writes.push(insertStatement(table, upserted, key));
   }
@@ -167,7 +200,9 @@ async function writeRows(db: Transaction<any> | Kysely<any>, projection: RowProj
 
 /** Rows in, as one JSON parameter; with `conflictKey`, rows already there are updated instead. */
 function insertStatement(table: string, rows: readonly AnyRow[], conflictKey: readonly string[] | null): RawBuilder<unknown> {
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const seen = new Set<string>();
+  for (const row of rows) for (const column in row) seen.add(column);
+  const columns = [...seen];
   const list = sql.join(columns.map((c) => sql.ref(c)));
   const insert = sql`insert into ${sql.table(table)} (${list}) select ${list} from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::json)`;
   if (conflictKey === null) return insert;
