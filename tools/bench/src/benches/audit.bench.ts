@@ -41,8 +41,9 @@ function agentWriter(store: EventStore, batch: number, phase: string) {
  * `orgs` × 100 events of every service, as they write them: per organization an org, a root key, an
  * agent and its key, a deposit and a budget; ten rounds of a captured spend with its attestation
  * and a partial or full refund, a hold captured in part, a hold released or expired and a decline;
- * then the agent renamed, paused and resumed and its key revoked. Organizations interleave in the
- * log (2 000 at a time), so a spend's events lie apart as in a busy system. Bulk INSERT … SELECT.
+ * then the agent renamed, paused and resumed and its key revoked. Money events go to the wallet's
+ * stream, as the ledger appends them. Organizations interleave in the log (2 000 at a time), so a
+ * spend's events lie apart as in a busy system. Bulk INSERT … SELECT.
  */
 async function generateEvents(db: Kysely<any>, orgs: number, log: (m: string) => void): Promise<void> {
   const chunk = 2_000;
@@ -56,6 +57,7 @@ async function generateEvents(db: Kysely<any>, orgs: number, log: (m: string) =>
       cross join lateral (select
         'org_' || u as org, 'agt_' || u as agent,
         jsonb_build_object('org_id', 'org_' || u, 'environment', 'test', 'currency', 'usd') as wallet,
+        'wallet-org_' || u || '.test.usd' as wallet_stream,
         timestamptz '2026-11-22 10:00:00+00' as t0) o
       cross join lateral (
         select * from (values
@@ -63,7 +65,7 @@ async function generateEvents(db: Kysely<any>, orgs: number, log: (m: string) =>
           (2, 'key-key_a' || u, 1, 'KeyCreated', jsonb_build_object('key_id', 'key_a' || u, 'org_id', o.org, 'name', 'backend', 'key_hash', md5('a' || u), 'key_prefix', 'kl_test', 'last4', right(md5('a' || u), 4), 'environment', 'test', 'scopes', jsonb_build_array('*'), 'agent_id', null, 'expires_at', null, 'signing', false, 'signing_secret_sealed', null, 'claimed', true, 'rolled_from', null, 'created_at', o.t0 + interval '2 s')),
           (3, 'agent-' || o.agent, 1, 'AgentCreated', jsonb_build_object('agent_id', o.agent, 'org_id', o.org, 'environment', 'test', 'name', 'shopper ' || u, 'metadata', jsonb_build_object('team', 'ops'), 'created_at', o.t0 + interval '3 s')),
           (4, 'key-key_b' || u, 1, 'KeyCreated', jsonb_build_object('key_id', 'key_b' || u, 'org_id', o.org, 'name', 'agent key', 'key_hash', md5('b' || u), 'key_prefix', 'kl_test', 'last4', right(md5('b' || u), 4), 'environment', 'test', 'scopes', jsonb_build_array('spend:write', 'wallet:read'), 'agent_id', o.agent, 'expires_at', '2027-01-01T00:00:00.000Z', 'signing', true, 'signing_secret_sealed', 'sealed:' || md5('s' || u), 'claimed', true, 'rolled_from', null, 'created_at', o.t0 + interval '4 s')),
-          (5, 'wallet-' || o.org || '.test.usd', 1, 'FundsDeposited', o.wallet || jsonb_build_object('amount', 10000000, 'deposited_at', o.t0 + interval '5 s')),
+          (5, o.wallet_stream, 1, 'FundsDeposited', o.wallet || jsonb_build_object('amount', 10000000, 'deposited_at', o.t0 + interval '5 s')),
           (6, 'budget-' || o.agent, 1, 'BudgetSet', o.wallet || jsonb_build_object('agent_id', o.agent, 'fixed_limit', 100000, 'budget_percent', 12.5, 'max_position_value', null, 'limits', jsonb_build_array(jsonb_build_object('interval', 'daily', 'amount', 20000)), 'require_attestation', false, 'set_at', o.t0 + interval '6 s')),
           (97, 'agent-' || o.agent, 2, 'AgentUpdated', jsonb_build_object('agent_id', o.agent, 'name', 'buyer ' || u, 'updated_at', o.t0 + interval '97 s')),
           (98, 'agent-' || o.agent, 3, 'AgentPaused', jsonb_build_object('agent_id', o.agent, 'duration', '1h', 'paused_until', o.t0 + interval '1 h 98 s', 'paused_at', o.t0 + interval '98 s')),
@@ -73,21 +75,21 @@ async function generateEvents(db: Kysely<any>, orgs: number, log: (m: string) =>
         union all
         select s.* from generate_series(0, 9) as c
         cross join lateral (select
-          'sp_' || u || '_' || c as sp, 7 + c * 9 as base, 100 + c as amount,
+          'sp_' || u || '_' || c as sp, 7 + c * 9 as base, 2 + c * 8 as v, 100 + c as amount,
           o.wallet || jsonb_build_object('agent_id', o.agent, 'day', '2026-11-22') as facts) r
         cross join lateral (values
-          (r.base, 'spend-' || r.sp || 'a', 1, 'SpendAuthorized', r.facts || jsonb_build_object('spend_id', r.sp || 'a', 'amount', r.amount, 'capture', true, 'merchant', 'acme.example', 'description', 'compute credits', 'attestation', jsonb_build_object('purpose', 'compute credits', 'expected_amount', r.amount, 'merchant', 'acme.example'), 'idempotency_key', 'idem_' || r.sp, 'authorized_at', o.t0 + r.base * interval '1 s', 'expires_at', null)),
-          (r.base + 1, 'spend-' || r.sp || 'a', 2, 'SpendCaptured', r.facts || jsonb_build_object('spend_id', r.sp || 'a', 'amount', r.amount, 'released_amount', 0, 'captured_at', o.t0 + r.base * interval '1 s')),
+          (r.base, o.wallet_stream, r.v, 'SpendAuthorized', r.facts || jsonb_build_object('spend_id', r.sp || 'a', 'amount', r.amount, 'capture', true, 'merchant', 'acme.example', 'description', 'compute credits', 'attestation', jsonb_build_object('purpose', 'compute credits', 'expected_amount', r.amount, 'merchant', 'acme.example'), 'idempotency_key', 'idem_' || r.sp, 'authorized_at', o.t0 + r.base * interval '1 s', 'expires_at', null)),
+          (r.base + 1, o.wallet_stream, r.v + 1, 'SpendCaptured', r.facts || jsonb_build_object('spend_id', r.sp || 'a', 'amount', r.amount, 'released_amount', 0, 'captured_at', o.t0 + r.base * interval '1 s')),
           (r.base + 2, 'attestation-att_' || r.sp, 1, 'AttestationRecorded', jsonb_build_object('attestation_id', 'att_' || r.sp, 'org_id', o.org, 'environment', 'test', 'agent_id', o.agent, 'spend_id', r.sp || 'a', 'statement', jsonb_build_object('purpose', 'compute credits', 'expected_amount', r.amount, 'merchant', 'acme.example'), 'mismatches', jsonb_build_array(), 'recorded_at', o.t0 + (r.base + 2) * interval '1 s')),
-          (r.base + 3, 'spend-' || r.sp || 'b', 1, 'SpendAuthorized', r.facts || jsonb_build_object('spend_id', r.sp || 'b', 'amount', 500, 'capture', false, 'merchant', 'travel.example', 'description', null, 'attestation', null, 'idempotency_key', null, 'authorized_at', o.t0 + (r.base + 3) * interval '1 s', 'expires_at', o.t0 + interval '7 days' + (r.base + 3) * interval '1 s')),
-          (r.base + 4, 'spend-' || r.sp || 'b', 2, 'SpendCaptured', r.facts || jsonb_build_object('spend_id', r.sp || 'b', 'amount', 450, 'released_amount', 50, 'captured_at', o.t0 + (r.base + 4) * interval '1 s')),
-          (r.base + 5, 'spend-' || r.sp || 'c', 1, 'SpendAuthorized', r.facts || jsonb_build_object('spend_id', r.sp || 'c', 'amount', 200, 'capture', false, 'merchant', null, 'description', null, 'attestation', null, 'idempotency_key', null, 'authorized_at', o.t0 + (r.base + 5) * interval '1 s', 'expires_at', o.t0 + interval '7 days' + (r.base + 5) * interval '1 s')),
-          (r.base + 6, 'spend-' || r.sp || 'c', 2, case when c % 2 = 0 then 'HoldReleased' else 'HoldExpired' end,
+          (r.base + 3, o.wallet_stream, r.v + 2, 'SpendAuthorized', r.facts || jsonb_build_object('spend_id', r.sp || 'b', 'amount', 500, 'capture', false, 'merchant', 'travel.example', 'description', null, 'attestation', null, 'idempotency_key', null, 'authorized_at', o.t0 + (r.base + 3) * interval '1 s', 'expires_at', o.t0 + interval '7 days' + (r.base + 3) * interval '1 s')),
+          (r.base + 4, o.wallet_stream, r.v + 3, 'SpendCaptured', r.facts || jsonb_build_object('spend_id', r.sp || 'b', 'amount', 450, 'released_amount', 50, 'captured_at', o.t0 + (r.base + 4) * interval '1 s')),
+          (r.base + 5, o.wallet_stream, r.v + 4, 'SpendAuthorized', r.facts || jsonb_build_object('spend_id', r.sp || 'c', 'amount', 200, 'capture', false, 'merchant', null, 'description', null, 'attestation', null, 'idempotency_key', null, 'authorized_at', o.t0 + (r.base + 5) * interval '1 s', 'expires_at', o.t0 + interval '7 days' + (r.base + 5) * interval '1 s')),
+          (r.base + 6, o.wallet_stream, r.v + 5, case when c % 2 = 0 then 'HoldReleased' else 'HoldExpired' end,
             r.facts || jsonb_build_object('spend_id', r.sp || 'c', 'amount', 200) || case when c % 2 = 0
               then jsonb_build_object('reason', 'requested', 'released_at', o.t0 + (r.base + 6) * interval '1 s')
               else jsonb_build_object('expired_at', o.t0 + interval '7 days' + (r.base + 5) * interval '1 s') end),
-          (r.base + 7, 'spend-' || r.sp || 'a', 3, 'SpendRefunded', r.facts || jsonb_build_object('spend_id', r.sp || 'a', 'amount', case when c % 3 = 0 then r.amount else 40 end, 'refunded_at', o.t0 + (r.base + 7) * interval '1 s')),
-          (r.base + 8, 'spend-' || r.sp || 'd', 1, 'SpendDeclined', o.wallet || jsonb_build_object('spend_id', r.sp || 'd', 'agent_id', o.agent, 'amount', 250000, 'capture', true, 'code', 'BUDGET_EXCEEDED', 'limiting_factor', 'fixed_limit', 'limit', 100000, 'used', 1000, 'remaining', 99000, 'idempotency_key', null, 'declined_at', o.t0 + (r.base + 8) * interval '1 s'))
+          (r.base + 7, o.wallet_stream, r.v + 6, 'SpendRefunded', r.facts || jsonb_build_object('spend_id', r.sp || 'a', 'amount', case when c % 3 = 0 then r.amount else 40 end, 'refunded_at', o.t0 + (r.base + 7) * interval '1 s')),
+          (r.base + 8, o.wallet_stream, r.v + 7, 'SpendDeclined', o.wallet || jsonb_build_object('spend_id', r.sp || 'd', 'agent_id', o.agent, 'amount', 250000, 'capture', true, 'code', 'BUDGET_EXCEEDED', 'limiting_factor', 'fixed_limit', 'limit', 100000, 'used', 1000, 'remaining', 99000, 'idempotency_key', null, 'declined_at', o.t0 + (r.base + 8) * interval '1 s'))
         ) as s(ord, stream, version, type, data)
       ) as e
       order by e.ord, u`.execute(db);
