@@ -1,9 +1,9 @@
 import { Kysely, sql } from 'kysely';
 import { generateSigningSeed, parseSigningKey } from '@keyledger/audit-domain';
-import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, projectAuditEvents, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain } from '@keyledger/audit-data-access';
-import { BUDGET_READ_MODEL_TABLES, BUDGET_TABLES, budgetMigrations, projectBudgetEvents } from '@keyledger/budget-data-access';
+import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain } from '@keyledger/audit-data-access';
+import { BUDGET_READ_MODEL_TABLES, BUDGET_TABLES, budgetMigrations, budgetProjection } from '@keyledger/budget-data-access';
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, LogProcessor, checkpointOf, migrateToLatest, readCheckpoint, readLogAfter } from '@keyledger/event-store';
-import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, projectKeyEvents } from '@keyledger/keys-data-access';
+import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } from '@keyledger/keys-data-access';
 import * as os from 'node:os';
 import { Bench, BenchContext, PhaseResult, measure, positiveInt, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
@@ -12,9 +12,9 @@ const STREAMS_PER_WRITER = 64;
 const meta: EventMetadata = { request_id: 'req_bench', actor_key_id: 'key_bench', agent_id: null, ip: '127.0.0.1', environment: 'test' };
 /** Every service's read model, as `keyledger audit replay` rebuilds them. */
 const projections: readonly ReadModelProjection[] = [
-  { service: 'key-registry', project: projectKeyEvents, tables: KEYS_READ_MODEL_TABLES },
-  { service: 'budget-ledger', project: projectBudgetEvents, tables: BUDGET_READ_MODEL_TABLES },
-  { service: 'audit-attestation', project: projectAuditEvents, tables: AUDIT_READ_MODEL_TABLES },
+  { service: 'key-registry', projection: keysProjection, tables: KEYS_READ_MODEL_TABLES },
+  { service: 'budget-ledger', projection: budgetProjection, tables: BUDGET_READ_MODEL_TABLES },
+  { service: 'audit-attestation', projection: auditProjection, tables: AUDIT_READ_MODEL_TABLES },
 ];
 const BENCH_KEYS = { ...KEYS_TABLES, ...BUDGET_TABLES, ...auditProjection.tables } as Record<string, readonly string[]>;
 

@@ -105,6 +105,21 @@ class BatchRows implements Rows<any> {
     return slot;
   }
 
+  /** Rows `previous` holds (as the previous batch left them) need no loading. */
+  takeFrom(previous: BatchRows): void {
+    for (const [table, byKey] of this.slots) {
+      const before = previous.slots.get(table) as Map<string, Slot>;
+      for (const [id, slot] of byKey) {
+        const held = before.get(id);
+        if (!held) continue;
+        slot.row = held.row;
+        slot.load = false;
+        // Created by the previous batch: written by then, so an upsert now (and a second insert fails here).
+        slot.fresh = false;
+      }
+    }
+  }
+
   private change(slot: Slot, next: AnyRow): void {
     slot.row = next;
     slot.dirty = true;
@@ -174,7 +189,36 @@ async function loadRows(db: Transaction<any> | Kysely<any>, rows: BatchRows, loc
   }
 }
 
+/**
+ * A projection folded over the log batch after batch by a single writer (replay). The rows of the
+ * previous batch stay in memory, so a batch loads only the rows the previous one did not touch —
+ * rows that the previous batch's write, which may still be running, does not change. `next`
+ * returns the batch's write with its rows already serialized: the caller runs the writes one after
+ * the other, in order, while the next batch is folded.
+ */
+export class ProjectionFold {
+  private previous: BatchRows | null = null;
+
+  constructor(private readonly projection: RowProjection) {}
+
+  async next(loader: Transaction<any> | Kysely<any>, events: readonly ProjectedEvent[]): Promise<RawBuilder<unknown> | null> {
+    const rows = new BatchRows(this.projection.tables);
+    for (const event of events) this.projection.apply(event, rows);
+    if (this.previous) rows.takeFrom(this.previous);
+    await loadRows(loader, rows, false);
+    rows.applying = true;
+    for (const event of events) this.projection.apply(event, rows);
+    this.previous = rows;
+    return writeStatement(rows);
+  }
+}
+
 async function writeRows(db: Transaction<any> | Kysely<any>, rows: BatchRows): Promise<void> {
+  await writeStatement(rows)?.execute(db);
+}
+
+/** The one statement writing a batch's changed rows (null when none changed); the rows are serialized now. */
+function writeStatement(rows: BatchRows): RawBuilder<unknown> | null {
   const writes: RawBuilder<unknown>[] = [];
   for (const [table, byKey] of rows.slots) {
     const inserted: AnyRow[] = [];
@@ -187,15 +231,12 @@ async function writeRows(db: Transaction<any> | Kysely<any>, rows: BatchRows): P
     if (inserted.length > 0) writes.push(insertStatement(table, inserted, null));
     if (upserted.length > 0) writes.push(insertStatement(table, upserted, key));
   }
-  if (writes.length === 0) return;
-  if (writes.length === 1) {
-    await writes[0].execute(db);
-    return;
-  }
+  if (writes.length === 0) return null;
+  if (writes.length === 1) return writes[0];
   // One round trip: each table's write is a data-modifying CTE of one statement. Foreign keys are
   // checked at the end of the statement, so children may name parents inserted beside them.
   const ctes = writes.map((w, i) => sql`${sql.raw(`w${i}`)} as (${w})`);
-  await sql`with ${sql.join(ctes)} select 1`.execute(db);
+  return sql`with ${sql.join(ctes)} select 1`;
 }
 
 /** Rows in, as one JSON parameter; with `conflictKey`, rows already there are updated instead. */
