@@ -286,6 +286,7 @@ export const auditBench: Bench = {
       await sql`vacuum analyze`.execute(db);
 
       context.log('replaying (measured)');
+      const replayCpu = process.cpuUsage();
       let lastLog = 0;
       const replay = await replayReadModels(db, projections, {
         batchSize: replayBatch,
@@ -297,6 +298,7 @@ export const auditBench: Bench = {
           }
         },
       });
+      const { user, system } = process.cpuUsage(replayCpu);
       if (replay.differences.length > 0) throw new Error(`replay differs from the live read models: ${JSON.stringify(replay.differences.slice(0, 3))}`);
 
       context.log('baselines: reading the log without projecting, writing the same rows with INSERT … SELECT');
@@ -327,6 +329,8 @@ export const auditBench: Bench = {
           seconds: round(replay.seconds, 2),
           events_per_s: replay.events_per_second,
           compare_seconds: round(replay.compare_seconds, 2),
+          // CPU this process spent folding (and comparing): the rest of the time is Postgres's, or waiting.
+          node_cpu_seconds: round((user + system) / 1e6, 2),
           with_compare_events_per_s: round(replay.events / (replay.seconds + replay.compare_seconds), 0),
           differences: replay.differences.length,
           rows: replay.tables,
