@@ -115,7 +115,8 @@ export function addAuditCommands(program: Command): void {
     .option('--keep-schema', 'keep the scratch schema for inspection')
     .action(async (own: { databaseUrl?: string; json?: boolean; keepSchema?: boolean }, command: Command) => {
       const options = { ...own, json: Boolean(own.json ?? command.optsWithGlobals().json) };
-      const db = createDb(databaseUrl(options.databaseUrl), { poolSize: 2, applicationName: 'keyledger-audit' });
+      // Replay reads the log, loads rows and writes them on three connections at once.
+      const db = createDb(databaseUrl(options.databaseUrl), { poolSize: 3, applicationName: 'keyledger-audit' });
       const bar = progress('replay');
       try {
         const report = await replayReadModels(db, READ_MODEL_PROJECTIONS, { onProgress: (done, total) => bar.update(done, total), keepSchema: options.keepSchema });

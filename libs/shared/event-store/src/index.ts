@@ -8,3 +8,4 @@ export * from './lib/connect';
 export * from './lib/outbox-relay';
 export * from './lib/publish-committed';
 export * from './lib/metrics';
+export * from './lib/row-projection';
