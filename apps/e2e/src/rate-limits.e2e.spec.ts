@@ -5,7 +5,7 @@ import { HttpResult } from './http';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const count = (results: HttpResult[], status: number) => results.filter((r) => r.status === status).length;
 /** Checks a gateway decided itself, under a counter lease, from its /metrics. */
-const leaseDecisions = (metrics: string) => Number(/^keyledger_rate_limit_lease_checks_total\{decided_by="lease"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+const leaseDecisions = (metrics: string) => Number(/^keyledger_rate_limit_check_seconds_count\{decided_by="lease"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
 
 /**
  * Rate limits as a client meets them, on two gateways and two rate-limiter instances. Small limits

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown } 
 import CircuitBreaker from 'opossum';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Histogram } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { readConfig } from '@keyledger/config';
@@ -37,8 +37,8 @@ type LocalCounter =
   | { status: 'held'; held: HeldLease; extending: boolean; timer: NodeJS.Timeout }
   /** Run out and on its way back to the owner: nothing is decided under it any more. */
   | { status: 'returning'; held: HeldLease; done: Promise<void> }
-  /** Other gateways use it too: every check goes to the owner until `until` (monotonic). */
-  | { status: 'shared'; until: number };
+  /** Other gateways use it too, or the owner cannot be reached: every check goes to the owner until `until` (monotonic). */
+  | { status: 'per-check'; until: number };
 
 /**
  * Sends each check to the one rate-limiter instance that owns its counter key's partition
@@ -61,7 +61,8 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
   private readonly counters = new Map<string, LocalCounter>();
   private readonly recalls: Subscription;
   private readonly rpcTimeoutMs: number;
-  private readonly decisions: Counter<'decided_by'>;
+  private readonly checkSeconds: Histogram<'decided_by'>;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
@@ -71,12 +72,19 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
     const config = readConfig(['KEYLEDGER_RPC_TIMEOUT_MS', 'KEYLEDGER_BREAKER_RESET_MS']);
     this.resetMs = config.KEYLEDGER_BREAKER_RESET_MS;
     this.rpcTimeoutMs = config.KEYLEDGER_RPC_TIMEOUT_MS;
-    this.decisions = new Counter({
-      name: 'keyledger_rate_limit_lease_checks_total',
-      help: 'Rate-limit checks of this gateway, by who decided them: `lease` (locally, under a counter lease) or `limiter`',
+    // What the check adds to a request, by who decided it: `lease` (this gateway) or `limiter` (a round trip).
+    this.checkSeconds = new Histogram({
+      name: 'keyledger_rate_limit_check_seconds',
+      help: 'Time a rate-limit check adds to a request, by who decided it: lease (this gateway, under a counter lease) or limiter',
       labelNames: ['decided_by'] as const,
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [metrics.registry],
     });
+    // Counters gone quiet are forgotten (leases go back by themselves), so memory follows the active ones.
+    this.sweeper = setInterval(() => {
+      for (const [counter, local] of this.counters) if (local.status === 'per-check' && local.until <= monotonic()) this.counters.delete(counter);
+    }, 10_000);
+    this.sweeper.unref();
     this.recalls = this.nats.subscribe(RateLimitSubjects.holder(this.holderId), {
       callback: (error, msg) => {
         if (!error) void this.answerRecall(msg);
@@ -114,6 +122,13 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
 
   /** The decision for a check, or null when it cannot be had (limiter down, slow, or the breaker is open). */
   async check(request: RateLimitCheckRequest): Promise<RateLimitCheckReply | null> {
+    const started = process.hrtime.bigint();
+    const { reply, decidedBy } = await this.decide(request);
+    this.checkSeconds.observe({ decided_by: decidedBy }, Number(process.hrtime.bigint() - started) / 1e9);
+    return reply;
+  }
+
+  private async decide(request: RateLimitCheckRequest): Promise<{ reply: RateLimitCheckReply | null; decidedBy: 'lease' | 'limiter' }> {
     for (;;) {
       const local = this.counters.get(request.counter);
       if (local?.status === 'held') {
@@ -121,8 +136,7 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
         if (decided) {
           local.held = decided.held;
           if (!local.extending && extensionDue(local.held, monotonic())) this.extend(request.counter, local);
-          this.decisions.inc({ decided_by: 'lease' });
-          return decided.reply;
+          return { reply: decided.reply, decidedBy: 'lease' };
         }
         this.giveBack(request.counter, local);
         continue;
@@ -131,8 +145,8 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
         await local.done;
         continue;
       }
-      if (local?.status === 'shared' && local.until > monotonic()) return this.ask(request);
-      return this.askForLease(request);
+      if (local?.status === 'per-check' && local.until > monotonic()) return { reply: await this.ask(request), decidedBy: 'limiter' };
+      return { reply: await this.askForLease(request), decidedBy: 'limiter' };
     }
   }
 
@@ -146,8 +160,8 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
       const reply = await this.ask({ ...request, lease_to: this.holderId });
       if (this.counters.get(request.counter) === asking) {
         if (reply?.lease) this.hold(request.counter, holdLease(reply.lease, askedAt));
-        else if (reply) this.counters.set(request.counter, { status: 'shared', until: monotonic() + SOLE_USER_MS });
-        else this.counters.delete(request.counter);
+        // Not this gateway's alone (or no limiter to ask): checks go out one by one, not behind one asking.
+        else this.counters.set(request.counter, { status: 'per-check', until: monotonic() + SOLE_USER_MS });
       }
       if (!reply?.lease) return reply;
       const { lease: _lease, ...decision } = reply;
@@ -222,7 +236,7 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
         reply = { counters: local.held.counters, limits: local.held.limits };
         if (local.status === 'held') {
           clearTimeout(local.timer);
-          this.counters.set(recall.counter, { status: 'shared', until: monotonic() + SOLE_USER_MS });
+          this.counters.set(recall.counter, { status: 'per-check', until: monotonic() + SOLE_USER_MS });
         }
       }
     } finally {
@@ -232,7 +246,6 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
 
   /** The owner's decision, through the breaker. */
   private async ask(request: RateLimitCheckRequest): Promise<RateLimitCheckReply | null> {
-    this.decisions.inc({ decided_by: 'limiter' });
     const partition = rateLimitPartition(request.counter);
     // A partition nobody took over after the retries fails at once until its next probe is due; then
     // this request probes, and the others keep failing at once while it does.
@@ -262,6 +275,7 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
   }
 
   onApplicationShutdown() {
+    clearInterval(this.sweeper);
     this.recalls.unsubscribe();
     this.breaker.shutdown();
   }
