@@ -192,7 +192,10 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
     const askedAt = monotonic();
     void this.leaseRequest({ lease: 'extend', counter, held: local.held }).then((reply) => {
       local.extending = false;
-      if (!reply?.ok || !reply.ttl_ms || this.counters.get(counter) !== local) return;
+      if (this.counters.get(counter) !== local) return;
+      // Refused: being recalled, or the partition changed owner (who never heard of this lease): stop deciding now.
+      if (reply && !reply.ok) return this.giveBack(counter, local);
+      if (!reply?.ttl_ms) return;
       local.held = extendLease(local.held, reply.ttl_ms, askedAt);
       clearTimeout(local.timer);
       local.timer = this.expiry(counter, local.held);
