@@ -157,7 +157,7 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
     this.counters.set(request.counter, asking);
     const askedAt = monotonic();
     try {
-      const reply = await this.ask({ ...request, lease_to: this.holderId });
+      const reply = await this.ask({ ...request, wants_lease: true });
       if (this.counters.get(request.counter) === asking) {
         if (reply?.lease) this.hold(request.counter, holdLease(reply.lease, askedAt));
         // Not this gateway's alone (or no limiter to ask): checks go out one by one, not behind one asking.
@@ -250,6 +250,7 @@ export class RateLimiterClient implements BeforeApplicationShutdown, OnApplicati
   /** The owner's decision, through the breaker. */
   private async ask(request: RateLimitCheckRequest): Promise<RateLimitCheckReply | null> {
     const partition = rateLimitPartition(request.counter);
+    request = { ...request, gateway: this.holderId };
     // A partition nobody took over after the retries fails at once until its next probe is due; then
     // this request probes, and the others keep failing at once while it does.
     const probeDue = this.ownerless.get(partition);

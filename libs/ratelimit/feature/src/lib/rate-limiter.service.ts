@@ -99,11 +99,11 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     const decision = checkRateLimit(previous?.counters, request, now);
     const entry: Entry = { counters: decision.counters, limits: request.limits, usage: previous?.usage };
     partition.set(request.counter, entry);
-    if (request.lease_to === undefined) return decision.reply;
+    if (request.gateway === undefined) return decision.reply;
     const at = monotonic();
-    entry.usage = noteUser(entry.usage, request.lease_to, at);
-    if (!mayLease(entry.usage, request.lease_to, at)) return decision.reply;
-    entry.lease = { id: randomUUID(), holder: request.lease_to, countersAt: now, expiresAt: at + LEASE_TTL_MS };
+    entry.usage = noteUser(entry.usage, request.gateway, at);
+    if (!request.wants_lease || !mayLease(entry.usage, request.gateway, at)) return decision.reply;
+    entry.lease = { id: randomUUID(), holder: request.gateway, countersAt: now, expiresAt: at + LEASE_TTL_MS };
     return { ...decision.reply, lease: { id: entry.lease.id, ttl_ms: LEASE_TTL_MS, counters: decision.counters } };
   }
 

@@ -50,8 +50,10 @@ export interface RateLimitCheckRequest {
   classes: OperationClass[];
   /** The effective limits, as the gateway read them from the org's plan and overrides. */
   limits: RateLimits;
-  /** The gateway asking to hold the counter's lease (decide its next checks itself), if it may. */
-  lease_to?: string;
+  /** The gateway sending the check (its holder id): the owner tracks who uses a counter. */
+  gateway?: string;
+  /** That gateway asks to hold the counter's lease (decide its next checks itself), if it may. */
+  wants_lease?: boolean;
 }
 
 /** Everything counted for one counter key, as it travels with a lease (token units, epoch ms). */
@@ -112,7 +114,7 @@ export interface RateLimitCheckReply {
   /** The limit that denied it (or, when allowed, null). */
   denied_by: LimitName | null;
   states: LimitState[];
-  /** Granted only when asked for (`lease_to`) and that gateway is the counter's sole recent user. */
+  /** Granted only when asked for (`wants_lease`) and that gateway is the counter's sole recent user. */
   lease?: CounterLease;
 }
 
