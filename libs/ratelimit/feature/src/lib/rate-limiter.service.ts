@@ -44,6 +44,8 @@ const decoder = new TextDecoder();
 const SWEEP_MS = 10_000;
 /** After its time, a lease's return is given this long to arrive before the lease counts as spent. */
 const RETURN_GRACE_MS = 250;
+/** A holder that is there but slow (a busy event loop) is waited for this much longer: its counters are final once its time is up. */
+const SLOW_HOLDER_GRACE_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const monotonic = () => performance.now();
 
@@ -143,7 +145,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
     const recall: CounterRecall = { schema_version: 1, counter, lease_id: lease.id };
     try {
       const reply = await this.nats.request(RateLimitSubjects.holder(lease.holder), encoder.encode(JSON.stringify(recall)), {
-        timeout: Math.max(50, lease.expiresAt - monotonic()) + RETURN_GRACE_MS,
+        timeout: Math.max(50, lease.expiresAt - monotonic()) + SLOW_HOLDER_GRACE_MS,
       });
       const given = JSON.parse(decoder.decode(reply.data)) as CounterRecallReply;
       if (stillOut() && given.counters) {
@@ -152,7 +154,7 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
         entry.lease = undefined;
       }
     } catch {
-      // Unreachable or too slow: wait for the lease's time to be up.
+      // No holder on NATS (gone, or cut off and so unable to return either): wait for the lease's time to be up.
     }
     if (!stillOut()) return;
     await sleep(lease.expiresAt + RETURN_GRACE_MS - monotonic());
