@@ -115,6 +115,21 @@ describe('rate limits (e2e)', () => {
     expect(after[1] - before[1]).toBeGreaterThanOrEqual(9);
   });
 
+  it('a lease whose gateway dies counts as spent: the other gateway is refused, with an honest Retry-After', async () => {
+    const org = await orgWithLimits('Lost lease', { read: { per_minute: 60, burst: 5 } });
+    const second = org.api.at(stack.gatewayUrl(1));
+    expect((await org.api.get('/v1/whoami')).headers.get('x-ratelimit-remaining')).toBe('4'); // gateway 0 holds the lease
+    await stack.kill('gateway', 0);
+    // The owner cannot recall it, waits out the lease, and counts its 4 tokens as used: never more than allowed.
+    const refused = await second.get('/v1/whoami');
+    expectError(refused, 429, 'RATE_LIMITED');
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBe(1); // one token a second
+    await sleep(retryAfter * 1000);
+    expect((await second.get('/v1/whoami')).status).toBe(200);
+    await stack.restart('gateway', 0);
+  });
+
   it('the hourly quota of a plan, with overrides, takes effect after a plan change without restart', async () => {
     const org = await orgWithLimits('Quota', {});
     const operator = operatorClient(stack, 1);

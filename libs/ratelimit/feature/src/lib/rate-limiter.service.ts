@@ -157,7 +157,8 @@ export class RateLimiterService implements OnModuleInit, OnApplicationShutdown {
       // No holder on NATS (gone, or cut off and so unable to return either): wait for the lease's time to be up.
     }
     if (!stillOut()) return;
-    await sleep(lease.expiresAt + RETURN_GRACE_MS - monotonic());
+    // The holder stops deciding before the owner's expiry, so that is all the wait exactness needs.
+    await sleep(lease.expiresAt - monotonic());
     if (stillOut()) this.forfeit(entry);
   }
 
