@@ -1,5 +1,6 @@
 import { connect, JSONCodec } from 'nats';
 import { Agent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { RATE_LIMIT_PARTITIONS, RateLimitCheckRequest, RateLimits, rateLimitPartition, RateLimitSubjects } from '@keyledger/contracts';
 import { checkRateLimit, Counters } from '@keyledger/ratelimit-domain';
@@ -15,6 +16,33 @@ const UNREACHABLE: RateLimits = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU ticks (user + system) a process has used so far, from /proc; null where there is no /proc. */
+function cpuTicks(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until a (re)started process has finished booting: under 5 % of a core over half a second.
+ * Measuring "with the limiter" while it still burns CPU starting up would charge its start-up to the check.
+ */
+async function untilIdle(pid: number | undefined, maxMs = 20_000): Promise<number> {
+  const started = Date.now();
+  if (pid === undefined) return 0;
+  let last = cpuTicks(pid);
+  while (last !== null && Date.now() - started < maxMs) {
+    await sleep(500);
+    const now = cpuTicks(pid);
+    if (now === null || now - last <= 2) break; // 100 ticks a second: 2 ticks in 0.5 s is 4 % of a core
+    last = now;
+  }
+  return Date.now() - started;
+}
 
 /** Open-loop load: `rate` requests a second for `seconds`, each timed on its own (no coordinated omission). */
 async function paced(rate: number, seconds: number, operation: () => Promise<unknown>, latencies: number[] = []): Promise<number[]> {
@@ -154,6 +182,7 @@ export const rateLimitBench: Bench = {
       let saturationWithout: PhaseResult | null = null;
       let saturationWith: PhaseResult | null = null;
       const checks: CheckHistogram = {};
+      const checksAtSaturation: CheckHistogram = {};
       for (let r = 0; r < rounds; r++) {
         context.log(`(b) round ${r + 1}/${rounds}: whoami paced at ${rate}/s with the limiter`);
         await paced(rate, context.warmupSeconds, whoami);
@@ -163,7 +192,11 @@ export const rateLimitBench: Bench = {
         addCounted(checks, checksBefore, checksAfter);
         withLimiter.push(...sliceWith);
         // Saturation with and without, back to back and alike, so the machine's mood weighs on both the same.
-        if (r === 0) saturationWith = await measure({ ...phase, seconds: slice }, async () => void (await whoami()));
+        if (r === 0) {
+          const before = await checkHistogram(base);
+          saturationWith = await measure({ ...phase, seconds: slice }, async () => void (await whoami()));
+          addCounted(checksAtSaturation, before, await checkHistogram(base));
+        }
         await stack.kill('rate-limiter', 0, 'SIGKILL');
         for (let i = 0; i < 100 && (await whoami()); i++) await sleep(20);
         context.log(`(b) round ${r + 1}/${rounds}: without the limiter (stopped; reads fail open)`);
@@ -175,7 +208,8 @@ export const rateLimitBench: Bench = {
         await stack.restart('rate-limiter', 0);
         for (let i = 0; i < 500 && !(await whoami()); i++) await sleep(20);
         if (!(await whoami())) throw new Error('the rate limiter did not come back');
-        await sleep(3000); // let the new process finish booting before it is measured
+        const booting = await untilIdle(stack.process('rate-limiter', 0).pid);
+        context.log(`(b) the restarted rate-limiter was idle after ${booting} ms`);
       }
       agent.destroy();
 
@@ -199,6 +233,7 @@ export const rateLimitBench: Bench = {
           without_limiter_ms: summary(withoutLimiter),
           // The check itself, timed inside the gateway during the paced slices with the limiter, by who decided it.
           check_time_in_gateway: { under_lease: checkTimes(checks, 'lease'), by_limiter: checkTimes(checks, 'limiter') },
+          check_time_in_gateway_at_saturation: { under_lease: checkTimes(checksAtSaturation, 'lease'), by_limiter: checkTimes(checksAtSaturation, 'limiter') },
           per_round_p99_ms: perRound,
         },
         ratios: {
