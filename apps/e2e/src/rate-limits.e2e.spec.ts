@@ -4,6 +4,8 @@ import { HttpResult } from './http';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const count = (results: HttpResult[], status: number) => results.filter((r) => r.status === status).length;
+/** Checks a gateway decided itself, under a counter lease, from its /metrics. */
+const leaseDecisions = (metrics: string) => Number(/^keyledger_rate_limit_check_seconds_count\{decided_by="lease"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
 
 /**
  * Rate limits as a client meets them, on two gateways and two rate-limiter instances. Small limits
@@ -86,6 +88,46 @@ describe('rate limits (e2e)', () => {
     expect({ admitted: count(results, 400), limited: count(results, 429) }).toEqual({ admitted: 100, limited: 200 });
     // Reads are a class of their own: still admitted.
     expect((await gateways[1].get('/v1/whoami')).status).toBe(200);
+  });
+
+  it('a gateway alone on an org decides under a lease; a recalled lease gives back what it did not use', async () => {
+    // 40 reads in turns of ten against a bucket of 30 that refills one token a minute.
+    const org = await orgWithLimits('Turns', { read: { per_minute: 1, burst: 30 } });
+    const gateways = [org.api, org.api.at(stack.gatewayUrl(1))];
+    const leased = async () => Promise.all([0, 1].map(async (i) => leaseDecisions(await (await fetch(`${stack.gatewayUrl(i)}/metrics`)).text())));
+    const before = await leased();
+    const results: HttpResult[] = [];
+    const turn = async (gateway: number) => {
+      for (let i = 0; i < 10; i++) results.push(await gateways[gateway].get('/v1/whoami'));
+    };
+    await turn(0); // the first user of the org gets its lease at once
+    await turn(1); // ...which the owner recalls when the second gateway asks
+    await sleep(1200); // alone for over a second: gateway 1 may hold it now
+    await turn(1);
+    await turn(0); // recalled again
+    const after = await leased();
+
+    expect(results.map((r) => r.status)).toEqual([...Array(30).fill(200), ...Array(10).fill(429)]);
+    // Remaining counts down through every hand-over: each gateway saw the one global bucket.
+    expect(results.map((r) => r.headers.get('x-ratelimit-remaining'))).toEqual([...Array.from({ length: 30 }, (_, i) => String(29 - i)), ...Array(10).fill('0')]);
+    // Both gateways decided turns of their own under a lease (the first check of each turn asks).
+    expect(after[0] - before[0]).toBeGreaterThanOrEqual(9);
+    expect(after[1] - before[1]).toBeGreaterThanOrEqual(9);
+  });
+
+  it('a lease whose gateway dies counts as spent: the other gateway is refused, with an honest Retry-After', async () => {
+    const org = await orgWithLimits('Lost lease', { read: { per_minute: 60, burst: 5 } });
+    const second = org.api.at(stack.gatewayUrl(1));
+    expect((await org.api.get('/v1/whoami')).headers.get('x-ratelimit-remaining')).toBe('4'); // gateway 0 holds the lease
+    await stack.kill('gateway', 0);
+    // The owner cannot recall it, waits out the lease, and counts its 4 tokens as used: never more than allowed.
+    const refused = await second.get('/v1/whoami');
+    expectError(refused, 429, 'RATE_LIMITED');
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBe(1); // one token a second
+    await sleep(retryAfter * 1000);
+    expect((await second.get('/v1/whoami')).status).toBe(200);
+    await stack.restart('gateway', 0);
   });
 
   it('the hourly quota of a plan, with overrides, takes effect after a plan change without restart', async () => {
