@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { BudgetSubjects, CommandMeta, SPEND_STATUSES, SpendView } from '@keyledger/contracts';
+import { AttestationView, AuditSubjects, BudgetSubjects, CommandMeta, CreateAttestationRequest, CreateSpendRequest, SPEND_STATUSES, SpendView } from '@keyledger/contracts';
 import {
   ApiError,
   Auth,
@@ -17,7 +17,7 @@ import {
   ZodPipe,
 } from '@keyledger/gateway-http';
 import { DB } from '@keyledger/nest';
-import { BudgetReadModels, findSpend, listSpends, spendView, toPage } from '@keyledger/read-models';
+import { BudgetReadModels, findAgent, findSpend, listSpends, ReadModels, spendView, toPage } from '@keyledger/read-models';
 import { Money } from './money.schemas';
 
 export const Attestation = z.strictObject({
@@ -53,12 +53,33 @@ export class SpendsController {
   @Post()
   @HttpCode(201)
   @Auth.key('spend:write')
-  create(
+  async create(
     @Body(new ZodPipe(SpendBody)) body: z.infer<typeof SpendBody>,
     @CurrentKey() principal: KeyPrincipal,
     @RequestMeta() meta: CommandMeta,
   ): Promise<SpendView> {
-    return this.services.budgetLedger.send(BudgetSubjects.createSpend, { ...body, caller: callerOf(principal) }, meta);
+    const request: CreateSpendRequest = { ...body, caller: callerOf(principal) };
+    if (body.attestation) request.attestation_id = await this.recordClaim(body, body.attestation, principal, meta);
+    return this.services.budgetLedger.send(BudgetSubjects.createSpend, request, meta);
+  }
+
+  /**
+   * The claim of an attested spend is recorded first, as an attestation (the intent); the ledger's
+   * decision then names it, and the spend event records where the spend differs from it.
+   */
+  private async recordClaim(
+    body: z.infer<typeof SpendBody>,
+    claim: NonNullable<z.infer<typeof SpendBody>['attestation']>,
+    principal: KeyPrincipal,
+    meta: CommandMeta,
+  ): Promise<string | undefined> {
+    const agentId = body.agent_id ?? principal.key.agent_id;
+    // No agent named: the ledger refuses the spend (VALIDATION_ERROR) and there is nothing to attest.
+    if (!agentId) return undefined;
+    if (!(await findAgent(this.db as unknown as Kysely<ReadModels>, visibilityOf(principal), agentId))) throw new ApiError('NOT_FOUND', 'no such agent');
+    const request: CreateAttestationRequest = { caller: callerOf(principal), agent_id: agentId, statement: { ...claim }, spend: null };
+    const attestation = await this.services.auditAttestation.send<AttestationView>(AuditSubjects.createAttestation, request, meta);
+    return attestation.id;
   }
 
   @Get()

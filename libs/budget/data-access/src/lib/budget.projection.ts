@@ -234,7 +234,8 @@ export async function projectBudgetEvents(
           description: s.description,
           attestation:
             s.attestation === null ? null : JSON.stringify(s.attestation),
-          attestation_id: null,
+          attestation_id: s.attestation_id ?? null,
+          attestation_mismatches: s.attestation_id === undefined ? null : JSON.stringify(s.attestation_mismatches ?? []),
           idempotency_key: s.idempotency_key,
           day: s.day,
           created_at: new Date(s.authorized_at),
