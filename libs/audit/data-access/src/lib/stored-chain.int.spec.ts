@@ -6,6 +6,9 @@ import { auditMigrations } from './migrations';
 import { chainEvents, signHeadIfDue } from './chain.store';
 import { verifyStoredChain, verifyStoredChainSinceVerified } from './stored-chain';
 
+// Chaining waits out transactions open anywhere on the shared server: seconds on a busy machine.
+jest.setTimeout(60_000);
+
 const meta: EventMetadata = { request_id: 'req_1', actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1' };
 
 describe('GET /v1/audit/verify’s verification: from the newest verified checkpoint on', () => {
@@ -15,20 +18,22 @@ describe('GET /v1/audit/verify’s verification: from the newest verified checkp
   let chained: LogCheckpoint = LOG_START;
   const key = parseSigningKey(generateSigningSeed());
   const publicKey = rawPublicKey(key);
+  const unchained = async () => (await sql<{ n: number }>`select count(*)::int as n from events where hash is null`.execute(db)).rows[0].n;
 
-  /** Appends `n` events to one stream, then chains them in batches of 10, signing every 10 chained events. */
+  /** Appends `n` events to one stream, then chains them all in batches of 10, signing every 10 chained events. */
   async function appendAndChain(n: number) {
     const { rows } = await sql<{ v: number }>`select count(*)::int as v from events`.execute(db);
     for (let i = 0; i < n; i++) await store.append('agent-a', rows[0].v + i, [{ type: 'AgentUpdated', data: { agent_id: 'a', n: rows[0].v + i } }], meta, { orgId: 'org_1' });
-    for (;;) {
+    // The gap-safe read waits out transactions open anywhere on the server (other suites share it).
+    while ((await unchained()) > 0) {
       const batch = await db.transaction().execute(async (trx) => {
         const events = await readLogAfter(trx, chained, 10);
         await chainEvents(trx, events);
         await signHeadIfDue(trx, key, { everyEvents: 10, everyMs: Number.POSITIVE_INFINITY }, new Date());
         return events;
       });
-      if (batch.length === 0) return;
-      chained = checkpointOf(batch[batch.length - 1]);
+      if (batch.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      else chained = checkpointOf(batch[batch.length - 1]);
     }
   }
 
