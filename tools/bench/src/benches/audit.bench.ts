@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Kysely, sql } from 'kysely';
-import { generateSigningSeed, parseSigningKey } from '@keyledger/audit-domain';
-import { auditMigrations, chainEvents, replayReadModels, signHeadIfDue, verifyStoredChain } from '@keyledger/audit-data-access';
+import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
+import { auditMigrations, chainEvents, replayReadModels, signHeadIfDue, verifyStoredChain, verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint, readLogAfter } from '@keyledger/event-store';
 import { KEYS_READ_MODEL_TABLES, keysMigrations, projectKeyEvents } from '@keyledger/keys-data-access';
 import { Bench, BenchContext, PhaseResult, measure, positiveInt, round } from '../bench';
@@ -77,6 +77,41 @@ async function chainAll(db: Kysely<any>, log: (m: string) => void): Promise<{ ev
     if (events % 200_000 === 0) log(`chained ${events} events`);
   }
   return { events, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+/**
+ * GET /v1/audit/verify's way over the generated log: the first call walks it all and remembers the
+ * newest checkpoint; after `more` events are appended, chained and signed, the next call walks only those.
+ */
+async function verifySinceCheckpoint(db: Kysely<any>, key: ReturnType<typeof parseSigningKey>, more: number) {
+  const publicKey = rawPublicKey(key);
+  const timed = async () => {
+    const started = process.hrtime.bigint();
+    const result = await verifyStoredChainSinceVerified(db, { publicKey });
+    if (!result.ok) throw new Error(`generated chain does not verify: ${JSON.stringify(result)}`);
+    return { events_verified: result.events_verified, ms: round(Number(process.hrtime.bigint() - started) / 1e6, 1) };
+  };
+  const first = await timed();
+  const store = new EventStore(db);
+  for (let version = 0; version < more; version += 100) {
+    const events = Array.from({ length: 100 }, (_, i) => ({ type: 'AgentUpdated', data: { agent_id: 'agt_incremental', name: `n${version + i}`, updated_at: '2026-11-22T11:00:00.000Z' } }));
+    await store.append('agent-agt_incremental', version, events, meta, { orgId: 'org_incremental' });
+  }
+  const head = await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db);
+  let from: LogCheckpoint = { transactionId: head.rows[0].transaction_id, position: head.rows[0].position };
+  // The gap-safe read waits out transactions open elsewhere on the server.
+  while ((await sql<{ n: number }>`select count(*)::int as n from events where hash is null`.execute(db)).rows[0].n > 0) {
+    const batch = await db.transaction().execute(async (trx) => {
+      const rows = await readLogAfter(trx, from, 5_000);
+      await chainEvents(trx, rows);
+      return rows;
+    });
+    if (batch.length > 0) from = checkpointOf(batch[batch.length - 1]);
+    else await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
+  const next = await timed();
+  return { first_call: first, events_appended_since: more, next_call: next };
 }
 
 function phase(result: PhaseResult) {
@@ -266,12 +301,15 @@ export const auditBench: Bench = {
           }
         },
       });
+      context.log('verifying incrementally (GET /v1/audit/verify)');
+      const verifyIncremental = await verifySinceCheckpoint(db, key, 1_000);
       return {
         config: { events: units * 10, writers, append_batch: batch, duration_s: context.durationSeconds, cpus: (await import('node:os')).cpus().length },
         appends,
         generate: { events: units * 10, seconds: round(generateSeconds, 2), events_per_s: round((units * 10) / generateSeconds, 0) },
         chain: { events: chained.events, seconds: round(chained.seconds, 2), events_per_s: round(chained.events / chained.seconds, 0) },
         verify: { events: verified.events_verified, seconds: round(verifySeconds, 2), events_per_s: round(verified.events_verified / verifySeconds, 0) },
+        verify_incremental: verifyIncremental,
         replay: {
           events: replay.events,
           seconds: round(replay.seconds, 2),
