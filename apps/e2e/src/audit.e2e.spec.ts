@@ -188,6 +188,19 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     const fine = await acme.api.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'API calls', expected_amount: 300, merchant: 'api.example' }, spend_id: plain.body.data.id });
     expect(fine.body.data).toMatchObject({ spend_id: plain.body.data.id, mismatches: [] });
 
+    // Attest first, then spend under it (attestation_id): one attestation, one spend.
+    const intended = await acme.api.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'a dataset', expected_amount: 400, merchant: 'data.example', licence: 'cc-by' } });
+    expect(intended.status).toBe(201);
+    const underIt = await acme.api.post('/v1/spends', { agent_id: agentId, amount: 450, currency: 'usd', merchant: 'data.example', attestation_id: intended.body.data.id });
+    expect(underIt.status).toBe(201);
+    expect(underIt.body.data).toMatchObject({
+      attestation_id: intended.body.data.id,
+      attestation: { purpose: 'a dataset', expected_amount: 400, merchant: 'data.example', claims: { licence: 'cc-by' } },
+    });
+    expectError(await acme.api.post('/v1/spends', { agent_id: agentId, amount: 1, currency: 'usd', attestation_id: intended.body.data.id }), 409, 'CONFLICT');
+    expectError(await acme.api.post('/v1/spends', { agent_id: agentId, amount: 1, currency: 'usd', attestation: claim, attestation_id: intended.body.data.id }), 400, 'VALIDATION_ERROR');
+    expectError(await globex.api.post('/v1/spends', { amount: 1, currency: 'usd', attestation_id: intended.body.data.id }), 404, 'NOT_FOUND');
+
     const listed = (await acme.api.get(`/v1/attestations?agent_id=${agentId}&limit=100`)).body.data.items;
     const byId = new Map<string, any>(listed.map((a: any) => [a.id, a]));
     expect(byId.get(over.body.data.attestation_id)).toMatchObject({
@@ -202,6 +215,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(byId.get(matching.body.data.attestation_id)).toMatchObject({ spend_id: matching.body.data.id, statement: claim, mismatches: [] });
     expect(byId.get(afterwards.body.data.id)).toMatchObject({ spend_id: plain.body.data.id, mismatches: [{ field: 'amount', claimed: 250, actual: 300 }] });
     expect(byId.get(attestation.body.data.id)).toMatchObject({ spend_id: null, mismatches: [] });
+    expect(byId.get(intended.body.data.id)).toMatchObject({ spend_id: underIt.body.data.id, mismatches: [{ field: 'amount', claimed: 400, actual: 450 }] });
 
     // The log, as an auditor reads it: the claim (intent), the decision naming it and saying where the spend differs, the spend.
     const log: any[] = (await acme.api.get(`/v1/audit/events?after=${before}&limit=1000`)).body.data.items;
@@ -224,6 +238,10 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(declined.data.attestation_id).toMatch(/^att_/);
     expect(log.find((e) => e.type === 'AttestationRecorded' && e.data.attestation_id === declined.data.attestation_id)).toBeDefined();
     const recordedLater = log.find((e) => e.type === 'AttestationRecorded' && e.data.attestation_id === afterwards.body.data.id);
+    expect(log.find((e) => e.type === 'SpendAuthorized' && e.data.spend_id === underIt.body.data.id).data).toMatchObject({
+      attestation_id: intended.body.data.id,
+      attestation_mismatches: [{ field: 'amount', claimed: 400, actual: 450 }],
+    });
     expect(recordedLater.data).toMatchObject({ spend_id: plain.body.data.id, mismatches: [{ field: 'amount', claimed: 250, actual: 300 }] });
 
     // A spend the caller cannot see is not there; a spend of another agent is not this agent's to attest.
@@ -242,7 +260,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
   it('replay rebuilds every read model from the log and finds no difference; a corrupted row is found, and only it', async () => {
     const clean = await keyledger(stack, 'audit', 'replay');
     expect(clean.stdout).toContain('no difference');
-    expect(clean.stdout).toContain('attestations (6)');
+    expect(clean.stdout).toContain('attestations (7)');
     expect(clean.code).toBe(0);
 
     await pg.query(`update agents set name = 'tampered' where id = $1`, [agentId]);

@@ -78,7 +78,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/agents/{id}/budget', summary: 'An agent’s budget: every component and which one limits', tag: 'wallet and budgets', auth: 'key', scope: 'agents:read', success: { status: 200, data: BudgetSchema } },
   { method: 'get', path: '/v1/budget', summary: 'The calling agent’s own budget', tag: 'wallet and budgets', auth: 'key', success: { status: 200, data: BudgetSchema } },
 
-  { method: 'post', path: '/v1/spends', summary: 'Spend now (capture) or place a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: SpendBody, success: { status: 201, data: SpendSchema }, errors: ['BUDGET_EXCEEDED', 'INSUFFICIENT_FUNDS', 'AGENT_REVOKED', 'ATTESTATION_REQUIRED', 'NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'] },
+  { method: 'post', path: '/v1/spends', summary: 'Spend now (capture) or place a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: SpendBody, success: { status: 201, data: SpendSchema }, errors: ['BUDGET_EXCEEDED', 'INSUFFICIENT_FUNDS', 'AGENT_REVOKED', 'ATTESTATION_REQUIRED', 'NOT_FOUND', 'CONFLICT', 'IDEMPOTENCY_KEY_REUSED'] },
   { method: 'get', path: '/v1/spends', summary: 'Spend history', tag: 'spends', auth: 'key', scope: 'spend:read', query: ListSpendsQuery, success: { status: 200, data: pageOf(SpendSchema) } },
   { method: 'get', path: '/v1/spends/{id}', summary: 'Get a spend', tag: 'spends', auth: 'key', scope: 'spend:read', success: { status: 200, data: SpendSchema } },
   { method: 'post', path: '/v1/spends/{id}/capture', summary: 'Capture a hold, fully or partly (the rest is released)', tag: 'spends', auth: 'key', scope: 'spend:write', body: AmountBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },

@@ -120,3 +120,17 @@ export async function listAttestations(
     limit ${limit + 1}`.execute(db);
   return result.rows;
 }
+
+/**
+ * One of the caller's attestations (an agent key: its agent's), with the spend it is linked to, if
+ * any: named by the attestation itself, or a spend made under it.
+ */
+export async function findAttestation(db: Kysely<any>, visibility: Visibility, attestationId: string): Promise<AttestationRow | null> {
+  const result = await sql<AttestationRow>`
+    select a.id, a.agent_id, coalesce(a.spend_id, s.id) as spend_id, a.statement, a.mismatches, a.position, a.created_at, null::bytea as hash
+    from attestations a
+    left join lateral (select id from spends where spends.attestation_id = a.id limit 1) s on true
+    where a.id = ${attestationId} and a.org_id = ${visibility.orgId} and a.environment = ${visibility.environment}
+      ${visibility.agentId ? sql`and a.agent_id = ${visibility.agentId}` : sql``}`.execute(db);
+  return result.rows[0] ?? null;
+}
