@@ -164,6 +164,93 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect((await globex.api.get('/v1/attestations')).body.data.items).toEqual([]);
   });
 
+  it('links attestations and spends: intent → decision → spend in the log, and the mismatches where a spend differs from its claim', async () => {
+    const [{ position: before }] = (await pg.query('select max(position)::int as position from events')).rows;
+    expect((await acme.api.post('/v1/wallet/deposits', { amount: 100_000, currency: 'usd' })).status).toBe(201);
+    expect((await acme.api.put(`/v1/agents/${agentId}/budget`, { currency: 'usd', fixed_limit: 50_000 })).status).toBe(200);
+    const claim = { purpose: 'buy GPU hours', expected_amount: 1200, merchant: 'gpu.example' };
+
+    // More than claimed, at another merchant.
+    const over = await acme.api.post('/v1/spends', { agent_id: agentId, amount: 1500, currency: 'usd', merchant: 'cloud.example', attestation: claim });
+    expect(over.status).toBe(201);
+    expect(over.body.data).toMatchObject({ attestation_id: expect.stringMatching(/^att_[0-9A-Za-z]{22}$/), attestation: claim });
+    // As claimed (less is no mismatch, the merchant's case does not matter).
+    const matching = await acme.api.post('/v1/spends', { agent_id: agentId, amount: 1100, currency: 'usd', merchant: 'GPU.example', attestation: claim });
+    expect(matching.status).toBe(201);
+    // Declined: the decision names the claim too.
+    expectError(await acme.api.post('/v1/spends', { agent_id: agentId, amount: 60_000, currency: 'usd', merchant: 'gpu.example', attestation: claim }), 402, 'BUDGET_EXCEEDED');
+    // Attested after the fact: POST /v1/attestations with spend_id compares the claim with the spend as it was made.
+    const plain = await acme.api.post('/v1/spends', { agent_id: agentId, amount: 300, currency: 'usd', merchant: 'api.example' });
+    expect(plain.body.data.attestation_id).toBeNull();
+    const afterwards = await acme.api.post('/v1/attestations', { statement: { purpose: 'API calls', expected_amount: 250, merchant: 'api.example' }, spend_id: plain.body.data.id });
+    expect(afterwards.status).toBe(201);
+    expect(afterwards.body.data).toMatchObject({ agent_id: agentId, spend_id: plain.body.data.id, mismatches: [{ field: 'amount', claimed: 250, actual: 300 }] });
+    const fine = await acme.api.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'API calls', expected_amount: 300, merchant: 'api.example' }, spend_id: plain.body.data.id });
+    expect(fine.body.data).toMatchObject({ spend_id: plain.body.data.id, mismatches: [] });
+
+    // Attest first, then spend under it (attestation_id): one attestation, one spend.
+    const intended = await acme.api.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'a dataset', expected_amount: 400, merchant: 'data.example', licence: 'cc-by' } });
+    expect(intended.status).toBe(201);
+    const underIt = await acme.api.post('/v1/spends', { agent_id: agentId, amount: 450, currency: 'usd', merchant: 'data.example', attestation_id: intended.body.data.id });
+    expect(underIt.status).toBe(201);
+    expect(underIt.body.data).toMatchObject({
+      attestation_id: intended.body.data.id,
+      attestation: { purpose: 'a dataset', expected_amount: 400, merchant: 'data.example', claims: { licence: 'cc-by' } },
+    });
+    expectError(await acme.api.post('/v1/spends', { agent_id: agentId, amount: 1, currency: 'usd', attestation_id: intended.body.data.id }), 409, 'CONFLICT');
+    expectError(await acme.api.post('/v1/spends', { agent_id: agentId, amount: 1, currency: 'usd', attestation: claim, attestation_id: intended.body.data.id }), 400, 'VALIDATION_ERROR');
+    expectError(await globex.api.post('/v1/spends', { amount: 1, currency: 'usd', attestation_id: intended.body.data.id }), 404, 'NOT_FOUND');
+
+    const listed = (await acme.api.get(`/v1/attestations?agent_id=${agentId}&limit=100`)).body.data.items;
+    const byId = new Map<string, any>(listed.map((a: any) => [a.id, a]));
+    expect(byId.get(over.body.data.attestation_id)).toMatchObject({
+      agent_id: agentId,
+      spend_id: over.body.data.id,
+      statement: claim,
+      mismatches: [
+        { field: 'amount', claimed: 1200, actual: 1500 },
+        { field: 'merchant', claimed: 'gpu.example', actual: 'cloud.example' },
+      ],
+    });
+    expect(byId.get(matching.body.data.attestation_id)).toMatchObject({ spend_id: matching.body.data.id, statement: claim, mismatches: [] });
+    expect(byId.get(afterwards.body.data.id)).toMatchObject({ spend_id: plain.body.data.id, mismatches: [{ field: 'amount', claimed: 250, actual: 300 }] });
+    expect(byId.get(attestation.body.data.id)).toMatchObject({ spend_id: null, mismatches: [] });
+    expect(byId.get(intended.body.data.id)).toMatchObject({ spend_id: underIt.body.data.id, mismatches: [{ field: 'amount', claimed: 400, actual: 450 }] });
+
+    // The log, as an auditor reads it: the claim (intent), the decision naming it and saying where the spend differs, the spend.
+    const log: any[] = (await acme.api.get(`/v1/audit/events?after=${before}&limit=1000`)).body.data.items;
+    const intent = log.find((e) => e.type === 'AttestationRecorded' && e.data.attestation_id === over.body.data.attestation_id);
+    const decision = log.find((e) => e.type === 'SpendAuthorized' && e.data.spend_id === over.body.data.id);
+    const spent = log.find((e) => e.type === 'SpendCaptured' && e.data.spend_id === over.body.data.id);
+    expect(intent.data).toMatchObject({ agent_id: agentId, statement: claim, spend_id: null });
+    expect(decision.data).toMatchObject({
+      attestation_id: over.body.data.attestation_id,
+      attestation_mismatches: [
+        { field: 'amount', claimed: 1200, actual: 1500 },
+        { field: 'merchant', claimed: 'gpu.example', actual: 'cloud.example' },
+      ],
+    });
+    expect(intent.position).toBeLessThan(decision.position);
+    expect(decision.position).toBeLessThan(spent.position);
+    expect(decision.metadata.request_id).toBe(intent.metadata.request_id);
+    expect(log.find((e) => e.type === 'SpendAuthorized' && e.data.spend_id === matching.body.data.id).data).toMatchObject({ attestation_id: matching.body.data.attestation_id, attestation_mismatches: [] });
+    const declined = log.find((e) => e.type === 'SpendDeclined' && e.data.amount === 60_000);
+    expect(declined.data.attestation_id).toMatch(/^att_/);
+    expect(log.find((e) => e.type === 'AttestationRecorded' && e.data.attestation_id === declined.data.attestation_id)).toBeDefined();
+    const recordedLater = log.find((e) => e.type === 'AttestationRecorded' && e.data.attestation_id === afterwards.body.data.id);
+    expect(log.find((e) => e.type === 'SpendAuthorized' && e.data.spend_id === underIt.body.data.id).data).toMatchObject({
+      attestation_id: intended.body.data.id,
+      attestation_mismatches: [{ field: 'amount', claimed: 400, actual: 450 }],
+    });
+    expect(recordedLater.data).toMatchObject({ spend_id: plain.body.data.id, mismatches: [{ field: 'amount', claimed: 250, actual: 300 }] });
+
+    // A spend the caller cannot see is not there; a spend of another agent is not this agent's to attest.
+    expectError(await acme.api.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'x' }, spend_id: `spd_${'0'.repeat(22)}` }), 404, 'NOT_FOUND');
+    expectError(await globex.api.post('/v1/attestations', { statement: { purpose: 'x' }, spend_id: plain.body.data.id }), 404, 'NOT_FOUND');
+    const otherAgent = (await acme.api.post('/v1/agents', { name: 'bystander' })).body.data.id;
+    expectError(await acme.api.post('/v1/attestations', { agent_id: otherAgent, statement: { purpose: 'x' }, spend_id: plain.body.data.id }), 400, 'VALIDATION_ERROR');
+  });
+
   it('the auditor CLI verifies the whole chain against the pinned key', async () => {
     const run = await keyledger(stack, 'audit', 'verify', '--public-key', pinned);
     expect(run).toMatchObject({ code: 0 });
@@ -173,7 +260,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
   it('replay rebuilds every read model from the log and finds no difference; a corrupted row is found, and only it', async () => {
     const clean = await keyledger(stack, 'audit', 'replay');
     expect(clean.stdout).toContain('no difference');
-    expect(clean.stdout).toContain('attestations (1)');
+    expect(clean.stdout).toContain('attestations (7)');
     expect(clean.code).toBe(0);
 
     await pg.query(`update agents set name = 'tampered' where id = $1`, [agentId]);
@@ -187,16 +274,36 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     await pg.query(`update agents set name = 'shopper-2' where id = $1`, [agentId]);
   });
 
-  it('after an event is altered in the database, GET /v1/audit/verify names its position', async () => {
-    const target = await pg.query(`select position::int as p from events where type = 'AgentPaused' limit 1`);
-    await pg.query('alter table events disable trigger events_no_update_delete');
-    await pg.query(`update events set data = jsonb_set(data, '{paused_until}', 'null') where position = $1`, [target.rows[0].p]);
-    await pg.query('alter table events enable trigger events_no_update_delete');
+  it('an event altered after the last verified checkpoint is named by GET /v1/audit/verify; the CLI recomputes everything and names the first', async () => {
+    const tamper = async (statement: string, position: number) => {
+      await pg.query('alter table events disable trigger events_no_update_delete');
+      await pg.query(statement, [position]);
+      await pg.query('alter table events enable trigger events_no_update_delete');
+    };
+    // The API verifies from the newest checkpoint it verified before; make that the head now.
+    await waitFor(
+      'the head signed and verified',
+      async () => {
+        const res = await acme.api.get('/v1/audit/verify');
+        return res.body.data?.ok === true && res.body.data.events_pending === 0 && res.body.data.checkpoint?.position === res.body.data.head?.position;
+      },
+      60_000,
+      250,
+    );
+    const renamed = await acme.api.patch(`/v1/agents/${agentId}`, { name: 'shopper-3' });
+    expect(renamed.status).toBe(200);
+    const [{ p: fresh }] = (await pg.query(`select max(position)::int as p from events where type = 'AgentUpdated'`)).rows;
+    await waitFor('the rename chained', async () => (await pg.query('select hash from events where position = $1', [fresh])).rows[0].hash !== null, 60_000, 100);
+
+    await tamper(`update events set data = jsonb_set(data, '{name}', '"someone else"') where position = $1`, fresh);
     const res = await acme.api.get('/v1/audit/verify');
     expect(res.status).toBe(200);
-    expect(res.body.data).toMatchObject({ ok: false, first_bad_position: target.rows[0].p, reason: 'altered' });
+    expect(res.body.data).toMatchObject({ ok: false, first_bad_position: fresh, reason: 'altered' });
+
+    const early = (await pg.query(`select position::int as p from events where type = 'AgentPaused' limit 1`)).rows[0].p;
+    await tamper(`update events set data = jsonb_set(data, '{paused_until}', 'null') where position = $1`, early);
     const run = await keyledger(stack, 'audit', 'verify', '--public-key', pinned);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`first bad position ${target.rows[0].p}: altered`);
+    expect(run.stdout).toContain(`first bad position ${early}: altered`);
   });
 });

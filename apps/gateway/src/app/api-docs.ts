@@ -78,18 +78,18 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/agents/{id}/budget', summary: 'An agent’s budget: every component and which one limits', tag: 'wallet and budgets', auth: 'key', scope: 'agents:read', success: { status: 200, data: BudgetSchema } },
   { method: 'get', path: '/v1/budget', summary: 'The calling agent’s own budget', tag: 'wallet and budgets', auth: 'key', success: { status: 200, data: BudgetSchema } },
 
-  { method: 'post', path: '/v1/spends', summary: 'Spend now (capture) or place a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: SpendBody, success: { status: 201, data: SpendSchema }, errors: ['BUDGET_EXCEEDED', 'INSUFFICIENT_FUNDS', 'AGENT_REVOKED', 'ATTESTATION_REQUIRED', 'NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'] },
+  { method: 'post', path: '/v1/spends', summary: 'Spend now (capture) or place a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: SpendBody, success: { status: 201, data: SpendSchema }, errors: ['BUDGET_EXCEEDED', 'INSUFFICIENT_FUNDS', 'AGENT_REVOKED', 'ATTESTATION_REQUIRED', 'NOT_FOUND', 'CONFLICT', 'IDEMPOTENCY_KEY_REUSED'] },
   { method: 'get', path: '/v1/spends', summary: 'Spend history', tag: 'spends', auth: 'key', scope: 'spend:read', query: ListSpendsQuery, success: { status: 200, data: pageOf(SpendSchema) } },
   { method: 'get', path: '/v1/spends/{id}', summary: 'Get a spend', tag: 'spends', auth: 'key', scope: 'spend:read', success: { status: 200, data: SpendSchema } },
   { method: 'post', path: '/v1/spends/{id}/capture', summary: 'Capture a hold, fully or partly (the rest is released)', tag: 'spends', auth: 'key', scope: 'spend:write', body: AmountBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
   { method: 'post', path: '/v1/spends/{id}/release', summary: 'Release a hold', tag: 'spends', auth: 'key', scope: 'spend:write', body: NoBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
   { method: 'post', path: '/v1/spends/{id}/refund', summary: 'Refund a captured spend, fully or partly', tag: 'spends', auth: 'key', scope: 'spend:write', body: AmountBody, success: { status: 200, data: SpendSchema }, errors: ['CONFLICT'] },
 
-  { method: 'post', path: '/v1/attestations', summary: 'Record what an agent claims it is about to do', tag: 'attestations and audit', auth: 'key', scope: 'spend:write', body: CreateAttestationBody, success: { status: 201, data: AttestationSchema }, errors: ['NOT_FOUND'] },
+  { method: 'post', path: '/v1/attestations', summary: 'Record what an agent claims: before spending, or about a spend already made (spend_id: mismatches recorded)', tag: 'attestations and audit', auth: 'key', scope: 'spend:write', body: CreateAttestationBody, success: { status: 201, data: AttestationSchema }, errors: ['NOT_FOUND'] },
   { method: 'get', path: '/v1/attestations', summary: 'List attestations', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', query: ListAttestationsQuery, success: { status: 200, data: pageOf(AttestationSchema) } },
   { method: 'get', path: '/v1/audit/public-key', summary: 'The Ed25519 key audit checkpoints are signed with (to pin)', tag: 'attestations and audit', auth: 'none', success: { status: 200, data: AuditPublicKeySchema } },
   { method: 'get', path: '/v1/audit/events', summary: 'The caller’s org and environment’s events, in log order', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', query: EventsQuery, success: { status: 200, data: pageOf(AuditEventSchema) } },
-  { method: 'get', path: '/v1/audit/verify', summary: 'Recompute the hash chain and check the last signed checkpoint', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', success: { status: 200, data: AuditVerifySchema } },
+  { method: 'get', path: '/v1/audit/verify', summary: 'Recompute the hash chain after the newest checkpoint verified before, and check every checkpoint signed since', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', success: { status: 200, data: AuditVerifySchema } },
   { method: 'get', path: '/v1/audit/export', summary: 'Every event of the caller’s org and environment as NDJSON, streamed', tag: 'attestations and audit', auth: 'key', scope: 'audit:read', query: ExportQuery, success: { status: 200, raw: { contentType: 'application/x-ndjson', description: 'one event per line' } } },
 ];
 

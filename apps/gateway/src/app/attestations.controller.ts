@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AttestationView, AuditSubjects, CommandMeta, CreateAttestationRequest } from '@keyledger/contracts';
 import { ApiError, Auth, callerOf, CurrentKey, KeyPrincipal, pageCursor, RequestMeta, Schemas, ServiceClients, visibilityOf, ZodPipe } from '@keyledger/gateway-http';
 import { DB } from '@keyledger/nest';
-import { attestationView, findAgent, listAttestations, ReadModels, toPage } from '@keyledger/read-models';
+import { attestationView, BudgetReadModels, findAgent, findSpend, listAttestations, ReadModels, toPage } from '@keyledger/read-models';
 
 export const CreateAttestationBody = z.strictObject({
   agent_id: Schemas.id('agt').optional(),
@@ -28,12 +28,22 @@ export class AttestationsController {
     @CurrentKey() principal: KeyPrincipal,
     @RequestMeta() meta: CommandMeta,
   ): Promise<AttestationView> {
-    const agentId = body.agent_id ?? principal.key.agent_id;
+    const visibility = visibilityOf(principal);
+    // Attesting a spend already made: it must be one the caller sees (else 404, as any other resource).
+    const spend = body.spend_id ? await findSpend(this.db as Kysely<BudgetReadModels>, visibility, body.spend_id) : null;
+    if (body.spend_id && !spend) throw new ApiError('NOT_FOUND', 'no such spend');
+    const agentId = body.agent_id ?? principal.key.agent_id ?? spend?.agent_id ?? null;
     if (!agentId) throw new ApiError('VALIDATION_ERROR', 'agent_id is required for a key not bound to an agent', { fields: [{ field: 'agent_id', message: 'is required' }] });
-    if (!(await findAgent(this.db, visibilityOf(principal), agentId))) throw new ApiError('NOT_FOUND', 'no such agent');
-    // No spend exists to link to until the budget ledger records spends (linkage comes with it).
-    if (body.spend_id) throw new ApiError('NOT_FOUND', 'no such spend');
-    const request: CreateAttestationRequest = { caller: callerOf(principal), agent_id: agentId, statement: body.statement, spend_id: null };
+    if (!(await findAgent(this.db, visibility, agentId))) throw new ApiError('NOT_FOUND', 'no such agent');
+    if (spend && spend.agent_id !== agentId) {
+      throw new ApiError('VALIDATION_ERROR', 'the spend was made by another agent', { fields: [{ field: 'spend_id', message: 'is a spend of another agent' }] });
+    }
+    const request: CreateAttestationRequest = {
+      caller: callerOf(principal),
+      agent_id: agentId,
+      statement: body.statement,
+      spend: spend ? { id: spend.id, amount: spend.amount, merchant: spend.merchant } : null,
+    };
     return this.services.auditAttestation.send(AuditSubjects.createAttestation, request, meta);
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { BudgetSubjects, CommandMeta, SPEND_STATUSES, SpendView } from '@keyledger/contracts';
+import { AttestationView, AuditSubjects, BudgetSubjects, CommandMeta, CreateAttestationRequest, CreateSpendRequest, SPEND_STATUSES, SpendAttestationClaim, SpendView } from '@keyledger/contracts';
 import {
   ApiError,
   Auth,
@@ -17,7 +17,7 @@ import {
   ZodPipe,
 } from '@keyledger/gateway-http';
 import { DB } from '@keyledger/nest';
-import { BudgetReadModels, findSpend, listSpends, spendView, toPage } from '@keyledger/read-models';
+import { BudgetReadModels, findAgent, findAttestation, findSpend, listSpends, ReadModels, spendView, toPage } from '@keyledger/read-models';
 import { Money } from './money.schemas';
 
 export const Attestation = z.strictObject({
@@ -37,6 +37,7 @@ export const SpendBody = z.strictObject({
   description: z.string().max(1000).optional(),
   capture: z.boolean().optional(),
   attestation: Attestation.optional(),
+  attestation_id: Schemas.id('att').optional().describe('an attestation recorded before (POST /v1/attestations), instead of `attestation`'),
 });
 export const AmountBody = z.strictObject({ amount: Money.amount.optional() });
 export const NoBody = z.strictObject({});
@@ -53,12 +54,59 @@ export class SpendsController {
   @Post()
   @HttpCode(201)
   @Auth.key('spend:write')
-  create(
+  async create(
     @Body(new ZodPipe(SpendBody)) body: z.infer<typeof SpendBody>,
     @CurrentKey() principal: KeyPrincipal,
     @RequestMeta() meta: CommandMeta,
   ): Promise<SpendView> {
-    return this.services.budgetLedger.send(BudgetSubjects.createSpend, { ...body, caller: callerOf(principal) }, meta);
+    const request: CreateSpendRequest = { ...body, caller: callerOf(principal) };
+    if (body.attestation && body.attestation_id) {
+      throw new ApiError('VALIDATION_ERROR', 'give either attestation or attestation_id', { fields: [{ field: 'attestation_id', message: 'cannot go with attestation' }] });
+    }
+    if (body.attestation) request.attestation_id = await this.recordClaim(body, body.attestation, principal, meta);
+    if (body.attestation_id) Object.assign(request, await this.recordedClaim(body, body.attestation_id, principal));
+    return this.services.budgetLedger.send(BudgetSubjects.createSpend, request, meta);
+  }
+
+  /**
+   * A spend under an attestation recorded before (attest, then spend): the attestation's statement
+   * is the claim the ledger compares the spend with. One attestation, one spend.
+   */
+  private async recordedClaim(body: z.infer<typeof SpendBody>, attestationId: string, principal: KeyPrincipal) {
+    const recorded = await findAttestation(this.db, visibilityOf(principal), attestationId);
+    if (!recorded) throw new ApiError('NOT_FOUND', 'no such attestation');
+    const agentId = body.agent_id ?? principal.key.agent_id ?? recorded.agent_id;
+    if (recorded.agent_id !== agentId) {
+      throw new ApiError('VALIDATION_ERROR', 'the attestation is another agent’s', { fields: [{ field: 'attestation_id', message: 'is an attestation of another agent' }] });
+    }
+    if (recorded.spend_id !== null) throw new ApiError('CONFLICT', `this attestation is already linked to spend ${recorded.spend_id}`, { spend_id: recorded.spend_id });
+    const { purpose, expected_amount, merchant, ...claims } = recorded.statement;
+    const attestation: SpendAttestationClaim = {
+      purpose: typeof purpose === 'string' ? purpose : '',
+      ...(typeof expected_amount === 'number' ? { expected_amount } : {}),
+      ...(typeof merchant === 'string' ? { merchant } : {}),
+      ...(Object.keys(claims).length > 0 ? { claims } : {}),
+    };
+    return { agent_id: agentId, attestation, attestation_id: recorded.id };
+  }
+
+  /**
+   * The claim of an attested spend is recorded first, as an attestation (the intent); the ledger's
+   * decision then names it, and the spend event records where the spend differs from it.
+   */
+  private async recordClaim(
+    body: z.infer<typeof SpendBody>,
+    claim: NonNullable<z.infer<typeof SpendBody>['attestation']>,
+    principal: KeyPrincipal,
+    meta: CommandMeta,
+  ): Promise<string | undefined> {
+    const agentId = body.agent_id ?? principal.key.agent_id;
+    // No agent named: the ledger refuses the spend (VALIDATION_ERROR) and there is nothing to attest.
+    if (!agentId) return undefined;
+    if (!(await findAgent(this.db as unknown as Kysely<ReadModels>, visibilityOf(principal), agentId))) throw new ApiError('NOT_FOUND', 'no such agent');
+    const request: CreateAttestationRequest = { caller: callerOf(principal), agent_id: agentId, statement: { ...claim }, spend: null };
+    const attestation = await this.services.auditAttestation.send<AttestationView>(AuditSubjects.createAttestation, request, meta);
+    return attestation.id;
   }
 
   @Get()

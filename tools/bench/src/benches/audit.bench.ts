@@ -1,8 +1,10 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Kysely, sql } from 'kysely';
-import { generateSigningSeed, parseSigningKey } from '@keyledger/audit-domain';
-import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain } from '@keyledger/audit-data-access';
+import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
+import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain, verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
 import { BUDGET_READ_MODEL_TABLES, BUDGET_TABLES, budgetMigrations, budgetProjection } from '@keyledger/budget-data-access';
-import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, LogProcessor, checkpointOf, migrateToLatest, readCheckpoint, readLogAfter } from '@keyledger/event-store';
+import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint, readLogAfter } from '@keyledger/event-store';
 import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } from '@keyledger/keys-data-access';
 import * as os from 'node:os';
 import { Bench, BenchContext, PhaseResult, measure, positiveInt, round, UsageError } from '../bench';
@@ -156,6 +158,164 @@ function phase(result: PhaseResult) {
   return { events_per_s: result.unitsPerSecond, transactions_per_s: result.operationsPerSecond, events: result.units, seconds: result.seconds, latency_ms: result.latencyMs };
 }
 
+/**
+ * GET /v1/audit/verify's way over the generated log: the first call walks it all and remembers the
+ * newest checkpoint; after `more` events are appended, chained and signed, the next call walks only those.
+ */
+async function verifySinceCheckpoint(db: Kysely<any>, key: ReturnType<typeof parseSigningKey>, more: number) {
+  const publicKey = rawPublicKey(key);
+  const timed = async () => {
+    const started = process.hrtime.bigint();
+    const result = await verifyStoredChainSinceVerified(db, { publicKey });
+    if (!result.ok) throw new Error(`generated chain does not verify: ${JSON.stringify(result)}`);
+    return { events_verified: result.events_verified, ms: round(Number(process.hrtime.bigint() - started) / 1e6, 1) };
+  };
+  const first = await timed();
+  const store = new EventStore(db);
+  for (let version = 0; version < more; version += 100) {
+    const events = Array.from({ length: 100 }, (_, i) => ({ type: 'AgentUpdated', data: { agent_id: 'agt_incremental', name: `n${version + i}`, updated_at: '2026-11-22T11:00:00.000Z' } }));
+    await store.append('agent-agt_incremental', version, events, meta, { orgId: 'org_incremental' });
+  }
+  const head = await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db);
+  let from: LogCheckpoint = { transactionId: head.rows[0].transaction_id, position: head.rows[0].position };
+  // The gap-safe read waits out transactions open elsewhere on the server.
+  while ((await sql<{ n: number }>`select count(*)::int as n from events where hash is null`.execute(db)).rows[0].n > 0) {
+    const batch = await db.transaction().execute(async (trx) => {
+      const rows = await readLogAfter(trx, from, 5_000);
+      await chainEvents(trx, rows);
+      return rows;
+    });
+    if (batch.length > 0) from = checkpointOf(batch[batch.length - 1]);
+    else await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
+  const next = await timed();
+  return { first_call: first, events_appended_since: more, next_call: next };
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** The chainer on a thread of its own (chainer-thread.ts); `send` resolves once the thread did it. */
+function chainerThread(databaseUrl: string, signingSeed: string) {
+  const worker = new Worker(join(__dirname, '../../thread.cjs'), { workerData: { module: join(__dirname, '../chainer-thread.ts'), databaseUrl, signingSeed } });
+  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+  const send = (message: 'start' | 'stop' | 'exit') =>
+    Promise.race([
+      failed,
+      new Promise<void>((resolve) => {
+        const answered = (reply: string) => {
+          if (reply !== message) return;
+          worker.off('message', answered);
+          resolve();
+        };
+        worker.on('message', answered);
+        worker.postMessage(message);
+      }),
+    ]);
+  return {
+    start: () => send('start'),
+    stop: () => send('stop'),
+    async close() {
+      await send('exit').catch(() => undefined);
+      await worker.terminate();
+    },
+  };
+}
+
+/**
+ * Append throughput without the chainer vs with it, in `rounds` interleaved pairs in one run (ABBA
+ * order: without/with, then with/without, …) so drift in the machine's load hits both sides alike.
+ * "Without" is the log as it is with no audit-attestation deployed: a database with the event
+ * store's migrations only. "With" is a database with audit-attestation's migrations too (its
+ * `fillfactor` on events included) and its chainer (the same LogProcessor options, chainEvents and
+ * checkpoint signing) running on a thread of its own, as it is its own process in a deployment. The
+ * chainer is caught up when a "with" phase starts and waited for after it ends, so the phase pays for
+ * chaining what it appended; the lag left at its end and the catch-up time are reported.
+ */
+async function chainerCost(
+  context: BenchContext,
+  options: { writers: number; batch: number; rounds: number; signingSeed: string },
+): Promise<Record<string, unknown>> {
+  const { writers, batch, rounds } = options;
+  const load = { workers: writers, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds };
+  const plainDatabase = await createBenchDatabase(context.pgServerUrl, 'audit_append_plain');
+  const database = await createBenchDatabase(context.pgServerUrl, 'audit_append');
+  const plainDb = createDb(plainDatabase.url, { poolSize: writers + 1, applicationName: 'bench-audit' });
+  const db = createDb(database.url, { poolSize: writers + 2, applicationName: 'bench-audit' });
+  const chainer = chainerThread(database.url, options.signingSeed);
+  const pending = async () => (await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(db)).rows[0].n;
+  const caughtUp = async () => {
+    while ((await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  try {
+    await migrateToLatest(plainDb, [eventStoreMigrations]);
+    await migrateToLatest(db, [eventStoreMigrations, auditMigrations]);
+    const plainStore = new EventStore(plainDb);
+    const store = new EventStore(db);
+    await chainer.start();
+    const without: PhaseResult[] = [];
+    const withChainer: PhaseResult[] = [];
+    const lags: number[] = [];
+    const catchUpsMs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
+      for (const side of order) {
+        const tag = `r${r}${side === 'with' ? 'b' : 'a'}`;
+        if (side === 'without') {
+          context.log(`round ${r + 1}/${rounds}: ${batch}-event appends, no audit, ${writers} writers, ${context.durationSeconds}s`);
+          without.push(await measure(load, agentWriter(plainStore, batch, tag)));
+          continue;
+        }
+        await caughtUp();
+        context.log(`round ${r + 1}/${rounds}: the same with the audit chainer running`);
+        withChainer.push(await measure(load, agentWriter(store, batch, tag)));
+        lags.push(await pending());
+        const lagStarted = Date.now();
+        await caughtUp();
+        catchUpsMs.push(Date.now() - lagStarted);
+      }
+    }
+    const rate = (results: PhaseResult[]) => results.reduce((sum, r) => sum + r.units, 0) / results.reduce((sum, r) => sum + r.seconds, 0);
+    const baseline = rate(without);
+    const chained = rate(withChainer);
+    const pairCosts = withChainer.map((w, i) => round((1 - w.unitsPerSecond / without[i].unitsPerSecond) * 100, 1));
+    // Chaining left over at the end of a phase is done while no one writes; charging its time to the
+    // phase bounds the cost from above (the plain figure, from below, when the chain falls behind).
+    const chargedSeconds = withChainer.reduce((sum, r, i) => sum + r.seconds + catchUpsMs[i] / 1000, 0);
+    const chainedWithCatchUp = withChainer.reduce((sum, r) => sum + r.units, 0) / chargedSeconds;
+    const hot = await sql<{ updates: number; hot: number }>`
+      select n_tup_upd::bigint as updates, n_tup_hot_upd::bigint as hot from pg_stat_user_tables where relname = 'events'`.execute(db);
+    return {
+      rounds,
+      order: 'ABBA: without/with, then with/without, alternating',
+      without_chainer: without.map(phase),
+      with_chainer: withChainer.map(phase),
+      without_chainer_events_per_s: round(baseline, 1),
+      with_chainer_events_per_s: round(chained, 1),
+      chain_lag_at_end_events: lags,
+      chain_catch_up_ms: catchUpsMs,
+      chainer_checkpoint: await readCheckpoint(db, 'audit-chain'),
+      chain_updates_hot_percent: hot.rows[0] && hot.rows[0].updates > 0 ? round((hot.rows[0].hot / hot.rows[0].updates) * 100, 1) : null,
+      with_vs_without_chainer: round(chained / baseline, 3),
+      chainer_cost_percent: round((1 - chained / baseline) * 100, 1),
+      chainer_cost_percent_with_catch_up: round((1 - chainedWithCatchUp / baseline) * 100, 1),
+      chainer_cost_percent_per_round: pairCosts,
+      chainer_cost_percent_median_round: median(pairCosts),
+    };
+  } finally {
+    await chainer.close();
+    await Promise.all([plainDb.destroy(), db.destroy()]);
+    for (const d of [plainDatabase, database]) {
+      if (context.keepDatabase) context.log(`kept database ${d.name}`);
+      else await d.drop();
+    }
+  }
+}
+
 export const auditBench: Bench = {
   name: 'audit',
   description: 'Audit chain: append throughput with the chainer running vs not, chain, verify and replay rates over a generated log',
@@ -167,6 +327,7 @@ export const auditBench: Bench = {
     only: { type: 'string' },
     'replay-batch': { type: 'string' },
     'replay-flush': { type: 'string' },
+    rounds: { type: 'string' },
   },
   async run(context: BenchContext) {
     const total = positiveInt(context.flags, 'events', 1_000_000);
@@ -177,64 +338,14 @@ export const auditBench: Bench = {
     const only = context.flags['only'];
     if (only !== undefined && only !== 'replay') throw new UsageError(`--only takes "replay", got ${String(only)}`);
     const replayOnly = only === 'replay';
-    const key = parseSigningKey(generateSigningSeed());
-    const load = { workers: writers, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds };
+    const rounds = positiveInt(context.flags, 'rounds', 3);
+    const signingSeed = generateSigningSeed();
+    const key = parseSigningKey(signingSeed);
 
-    // Part 1: appends with and without the chainer, in a database of their own.
-    const appendDatabase = await createBenchDatabase(context.pgServerUrl, 'audit_append');
-    const appendDb = createDb(appendDatabase.url, { poolSize: writers + 2, applicationName: 'bench-audit' });
-    let appends: Record<string, unknown> = { skipped: '--only replay' };
-    let chainer: LogProcessor | null = null;
-    if (!replayOnly) try {
-      await migrateToLatest(appendDb, [eventStoreMigrations, auditMigrations]);
-      const store = new EventStore(appendDb);
-      context.log(`(a) ${batch}-event appends, chainer stopped, ${writers} writers, ${context.durationSeconds}s`);
-      const without = await measure(load, agentWriter(store, batch, 'a'));
-      chainer = new LogProcessor({
-        name: 'audit-chain',
-        db: appendDb,
-        batchSize: 1000,
-        pollIntervalMs: 50,
-        handle: async (events, trx) => {
-          await chainEvents(trx, events);
-          await signHeadIfDue(trx, key, { everyEvents: 1000, everyMs: Number.POSITIVE_INFINITY }, new Date());
-        },
-      });
-      chainer.start();
-      const caughtUp = async () => {
-        for (;;) {
-          const pending = await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(appendDb);
-          if (pending.rows[0].n === 0) return;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      };
-      await caughtUp();
-      context.log(`(b) the same with the chainer running`);
-      const withChainer = await measure(load, agentWriter(store, batch, 'b'));
-      const lagEvents = (await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(appendDb)).rows[0].n;
-      const lagStarted = Date.now();
-      await caughtUp();
-      const catchUpMs = Date.now() - lagStarted;
-      await chainer.stop();
-      context.log(`(a') chainer stopped again`);
-      const withoutAgain = await measure(load, agentWriter(store, batch, 'c'));
-      const baseline = (without.unitsPerSecond + withoutAgain.unitsPerSecond) / 2;
-      appends = {
-        without_chainer: phase(without),
-        with_chainer: phase(withChainer),
-        without_chainer_again: phase(withoutAgain),
-        chain_lag_at_end_events: lagEvents,
-        chain_catch_up_ms: catchUpMs,
-        chainer_checkpoint: await readCheckpoint(appendDb, 'audit-chain'),
-        with_vs_without_chainer: round(withChainer.unitsPerSecond / baseline, 3),
-        chainer_cost_percent: round((1 - withChainer.unitsPerSecond / baseline) * 100, 1),
-      };
-    } finally {
-      await chainer?.stop();
-      await appendDb.destroy();
-      if (context.keepDatabase) context.log(`kept database ${appendDatabase.name}`);
-      else await appendDatabase.drop();
-    }
+    // Part 1: appends with and without the chainer, in databases of their own.
+    const appends: Record<string, unknown> = replayOnly
+      ? { skipped: '--only replay' }
+      : await chainerCost(context, { writers, batch, rounds, signingSeed });
 
     // Part 2: a generated log of `total` events of every service: chain, verify, replay.
     const database = await createBenchDatabase(context.pgServerUrl, 'audit_log');
@@ -305,6 +416,11 @@ export const auditBench: Bench = {
       const read = await readLog(db, replayBatch);
       const copied = await copyRows(db, tables);
       const rows = replay.tables.reduce((n, t) => n + t.rows, 0);
+      let verifyIncremental: Record<string, unknown> = { skipped: '--only replay' };
+      if (!replayOnly) {
+        context.log('verifying incrementally (GET /v1/audit/verify)');
+        verifyIncremental = await verifySinceCheckpoint(db, key, 1_000);
+      }
       return {
         config: {
           events: orgs * 100,
@@ -324,6 +440,7 @@ export const auditBench: Bench = {
         },
         chain,
         verify,
+        verify_incremental: verifyIncremental,
         replay: {
           events: replay.events,
           seconds: round(replay.seconds, 2),

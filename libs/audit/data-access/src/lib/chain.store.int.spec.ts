@@ -81,7 +81,23 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
     expect(checkpoints.every((c) => c.public_key.equals(rawPublicKey(key)))).toBe(true);
   });
 
-  it('the events trigger lets the chain be written once and never rewritten', async () => {
+  it('the events triggers let the chain be written once and never rewritten, and nothing else be changed or deleted', async () => {
     await expect(sql`update events set hash = ${Buffer.alloc(32)} where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`update events set prev_hash = ${Buffer.alloc(32)} where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`update events set data = '{}' where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`update events set recorded_at = now(), hash = hash where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from events where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+    // An unchained row: its hash may not be filled together with any other change, nor left null.
+    await sql`insert into events (stream, stream_version, type, data, metadata, org_id) values ('agent-fresh', 1, 'AgentCreated', '{}', '{}', 'org_1')`.execute(db);
+    await expect(sql`update events set hash = ${Buffer.alloc(32)}, prev_hash = ${Buffer.alloc(32)}, type = 'Forged' where stream = 'agent-fresh'`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`update events set prev_hash = ${Buffer.alloc(32)} where stream = 'agent-fresh'`.execute(db)).rejects.toThrow(/append-only/);
+    // Every column but the chain's own is guarded: a column added to events must join the trigger's list.
+    const guarded = await sql<{ name: string }>`
+      select a.attname as name from pg_trigger t join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = any(t.tgattr)
+      where t.tgrelid = 'events'::regclass and t.tgname = 'events_no_update_delete' order by a.attname`.execute(db);
+    const columns = await sql<{ name: string }>`
+      select attname as name from pg_attribute where attrelid = 'events'::regclass and attnum > 0 and not attisdropped
+        and attname not in ('hash', 'prev_hash') order by attname`.execute(db);
+    expect(guarded.rows).toEqual(columns.rows);
   });
 });

@@ -19,9 +19,21 @@ export interface AuditCheckpointsTable {
   events_chained: number;
 }
 
+/** The newest checkpoint the service verified from the raw rows (incremental GET /v1/audit/verify). */
+export interface AuditVerificationTable {
+  id: Generated<boolean>;
+  checkpoint_id: number;
+  position: number;
+  transaction_id: string;
+  root_hash: Buffer;
+  events_verified: number;
+  verified_at: Date;
+}
+
 export interface AuditDatabase extends EventStoreDatabase {
   audit_chain_head: AuditChainHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_verification: AuditVerificationTable;
 }
 
 export type CheckpointRow = Selectable<AuditCheckpointsTable>;

@@ -1,9 +1,9 @@
 import { DomainError } from '@keyledger/domain';
-import { attestationDecider, newAttestationId, RecordAttestation } from './attestation.decider';
+import { attestationDecider, AttestedSpend, newAttestationId, RecordAttestation } from './attestation.decider';
 
-const record = (statement: Record<string, unknown>): RecordAttestation => ({
+const record = (statement: Record<string, unknown>, spend: AttestedSpend | null = null): RecordAttestation => ({
   type: 'RecordAttestation',
-  data: { attestation_id: 'att_1', org_id: 'org_1', environment: 'test', agent_id: 'agt_1', spend_id: null, statement, now: '2026-11-22T10:00:00.000Z' },
+  data: { attestation_id: 'att_1', org_id: 'org_1', environment: 'test', agent_id: 'agt_1', spend, statement, now: '2026-11-22T10:00:00.000Z' },
 });
 
 describe('attestation decider', () => {
@@ -17,6 +17,24 @@ describe('attestation decider', () => {
     ]);
     const state = attestationDecider.evolve(attestationDecider.initialState(), events[0]);
     expect(() => attestationDecider.decide(record({ purpose: 'again' }), state)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+  });
+
+  it('attesting an existing spend names it and records where the spend differed from the claim', () => {
+    const claim = { purpose: 'buy GPU hours', expected_amount: 1200, merchant: 'gpu.example' };
+    const [over] = attestationDecider.decide(record(claim, { id: 'spd_1', amount: 1500, merchant: 'cloud.example' }), attestationDecider.initialState());
+    expect(over.data).toMatchObject({
+      spend_id: 'spd_1',
+      mismatches: [
+        { field: 'amount', claimed: 1200, actual: 1500 },
+        { field: 'merchant', claimed: 'gpu.example', actual: 'cloud.example' },
+      ],
+    });
+    const [within] = attestationDecider.decide(record(claim, { id: 'spd_2', amount: 900, merchant: 'GPU.example' }), attestationDecider.initialState());
+    expect(within.data).toMatchObject({ spend_id: 'spd_2', mismatches: [] });
+    const [vague] = attestationDecider.decide(record({ purpose: 'anything' }, { id: 'spd_3', amount: 10_000, merchant: null }), attestationDecider.initialState());
+    expect(vague.data.mismatches).toEqual([]);
+    const [noMerchant] = attestationDecider.decide(record({ merchant: 'gpu.example' }, { id: 'spd_4', amount: 1, merchant: null }), attestationDecider.initialState());
+    expect(noMerchant.data.mismatches).toEqual([{ field: 'merchant', claimed: 'gpu.example', actual: null }]);
   });
 
   it('refuses a statement that is not an object or is over 16 KiB', () => {

@@ -1,16 +1,19 @@
 import { randomInt } from 'node:crypto';
-import { assertNever, Decider, DomainError } from '@keyledger/domain';
+import { assertNever, AttestationMismatch, attestationMismatches, Decider, DomainError } from '@keyledger/domain';
 
-/** Where a spend differed from what the agent claimed (filled once spends link to attestations). */
-export interface Mismatch {
-  field: string;
-  claimed: unknown;
-  actual: unknown;
+/** Where a spend differed from what the agent claimed. */
+export type Mismatch = AttestationMismatch;
+
+/** The spend an attestation is about, as the spends read model has it when the attestation is made. */
+export interface AttestedSpend {
+  id: string;
+  amount: number;
+  merchant: string | null;
 }
 
 export type RecordAttestation = Readonly<{
   type: 'RecordAttestation';
-  data: { attestation_id: string; org_id: string; environment: 'live' | 'test'; agent_id: string; spend_id: string | null; statement: Record<string, unknown>; now: string };
+  data: { attestation_id: string; org_id: string; environment: 'live' | 'test'; agent_id: string; spend: AttestedSpend | null; statement: Record<string, unknown>; now: string };
 }>;
 export type AttestationCommand = RecordAttestation;
 
@@ -57,8 +60,10 @@ export const attestationDecider: Decider<AttestationCommand, AttestationEvent, A
         if (Buffer.byteLength(JSON.stringify(statement)) > MAX_STATEMENT_BYTES) {
           throw new DomainError('VALIDATION_ERROR', 'statement is too large', { fields: [{ field: 'statement', message: 'must be at most 16 KiB of JSON' }] });
         }
-        const { now, ...rest } = command.data;
-        return [{ type: 'AttestationRecorded', data: { ...rest, mismatches: [], recorded_at: now } }];
+        const { now, spend, ...rest } = command.data;
+        // Attesting an existing spend: the claim is compared with what was actually spent, once, here.
+        const mismatches = spend === null ? [] : attestationMismatches(statement, spend);
+        return [{ type: 'AttestationRecorded', data: { ...rest, spend_id: spend?.id ?? null, mismatches, recorded_at: now } }];
       }
       default:
         return assertNever(command.type);

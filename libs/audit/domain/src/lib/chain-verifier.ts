@@ -35,8 +35,23 @@ export interface ChainLookup {
   missingPositionBetween(after: number, before: number): Promise<number | null>;
 }
 
+/**
+ * Where an incremental verification starts: a checkpoint already verified from the raw rows (its
+ * row's place in log order and the number of events up to and including it). The walk then covers
+ * only the rows after it, with `checkpoints` the ones signed after it.
+ */
+export interface VerifyStart {
+  checkpoint: Checkpoint;
+  transaction_id: string;
+  events_verified: number;
+}
+
 export interface VerifyOptions {
+  /** The checkpoints to meet on the walk (with `start`: only those signed after it). */
   checkpoints: readonly Checkpoint[];
+  start?: VerifyStart;
+  /** Called at each checkpoint the walk verified, with the row's place and the events verified so far (it included). */
+  onCheckpoint?: (checkpoint: Checkpoint, place: RowPlace, eventsVerified: number) => void;
   /** The pinned key; without it each checkpoint is checked against the key stored with it. */
   publicKey?: Buffer;
   lookup: ChainLookup;
@@ -66,13 +81,16 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
   for (const c of options.checkpoints) checkpointsAt.set(c.position, [...(checkpointsAt.get(c.position) ?? []), c]);
   const unmatched = new Set(options.checkpoints);
 
-  let prev: Buffer = GENESIS_HASH;
+  const start = options.start;
+  let prev: Buffer = start?.checkpoint.root ?? GENESIS_HASH;
   let prevPrev: Buffer | null = null;
-  let prevRow: ChainRow | null = null;
-  let verified = 0;
+  let prevRow: Pick<ChainRow, 'position' | 'transaction_id' | 'hash'> | null = start
+    ? { position: start.checkpoint.position, transaction_id: start.transaction_id, hash: start.checkpoint.root }
+    : null;
+  let verified = start?.events_verified ?? 0;
   let pending = 0;
   let firstUnchained: ChainRow | null = null;
-  let latestCheckpoint: Checkpoint | null = null;
+  let latestCheckpoint: Checkpoint | null = start?.checkpoint ?? null;
   let walked = 0;
   const fail = (position: number, reason: TamperKind, detail: string): VerifyResult => ({
     ok: false,
@@ -133,6 +151,7 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
         return fail(cur.position, 'bad_signature', `the checkpoint at position ${cur.position} has a signature that does not verify`);
       }
       latestCheckpoint = checkpoint;
+      options.onCheckpoint?.(checkpoint, { position: cur.position, transaction_id: cur.transaction_id }, verified + 1);
     }
     prevPrev = prev;
     prev = cur.hash;
@@ -158,7 +177,7 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
   for (const checkpoint of unmatched) {
     return fail(checkpoint.position, 'removed', `the checkpoint at position ${checkpoint.position} signs a head that is no longer in the chained log`);
   }
-  const finalRow = prevRow as ChainRow | null;
+  const finalRow = prevRow as Pick<ChainRow, 'position' | 'hash'> | null;
   const signed = latestCheckpoint as Checkpoint | null;
   return {
     ok: true,

@@ -17,7 +17,7 @@ export class AttestationsService {
         attestationStream(attestationId),
         {
           type: 'RecordAttestation',
-          data: { attestation_id: attestationId, org_id: caller.org_id, environment: caller.environment, agent_id: request.agent_id, spend_id: request.spend_id, statement: request.statement, now: now.toISOString() },
+          data: { attestation_id: attestationId, org_id: caller.org_id, environment: caller.environment, agent_id: request.agent_id, spend: request.spend, statement: request.statement, now: now.toISOString() },
         },
         { metadata: eventMetadata(meta, { environment: caller.environment, agent_id: request.agent_id }), orgId: caller.org_id },
       );

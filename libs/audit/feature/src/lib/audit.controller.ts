@@ -4,7 +4,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Kysely } from 'kysely';
 import { AuditPublicKeyView, AuditSubjects, AuditVerifyView, CommandMessage, CreateAttestationRequest } from '@keyledger/contracts';
 import { publicKeyPem, rawPublicKey } from '@keyledger/audit-domain';
-import { verifyStoredChain } from '@keyledger/audit-data-access';
+import { verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
 import { DB } from '@keyledger/nest';
 import { AUDIT_SIGNING_KEY } from './audit-signing-key';
 import { AttestationsService } from './attestations.service';
@@ -29,10 +29,13 @@ export class AuditController {
     return { algorithm: 'Ed25519', public_key: raw.toString('base64'), public_key_pem: publicKeyPem(raw) };
   }
 
-  /** Recomputes the global chain from the raw rows and checks every checkpoint against our own key. */
+  /**
+   * Recomputes the global chain from the raw rows after the newest checkpoint already verified, and
+   * checks every checkpoint since against our own key (the CLI recomputes the whole chain).
+   */
   @MessagePattern(AuditSubjects.verify)
   async verify(): Promise<AuditVerifyView> {
-    const result = await verifyStoredChain(this.db, { publicKey: rawPublicKey(this.key) });
+    const result = await verifyStoredChainSinceVerified(this.db, { publicKey: rawPublicKey(this.key) });
     if (!result.ok) return result;
     return { ok: true, events_verified: result.events_verified, events_pending: result.events_pending, head: result.head, checkpoint: result.checkpoint };
   }

@@ -30,6 +30,7 @@ const spend = (amount: number, extra: Partial<Extract<LedgerCommand, { type: 'Sp
     merchant: null,
     description: null,
     attestation: null,
+    attestation_id: null,
     idempotency_key: null,
     now,
     ...extra,
@@ -125,6 +126,28 @@ describe('ledger decider', () => {
     const state = given(deposited(100), budgetSet({ fixed_limit: 50, require_attestation: true }));
     expect(() => ledgerDecider.decide(spend(1), state)).toThrow(expect.objectContaining({ code: 'ATTESTATION_REQUIRED' }) as unknown as Error);
     expect(ledgerDecider.decide(spend(1, { attestation: { purpose: 'api call' } }), state)[0].type).toBe('SpendAuthorized');
+  });
+
+  it('links a spend to the attestation it was claimed under and records where it differs from the claim', () => {
+    const state = given(deposited(100), budgetSet({ fixed_limit: 50 }));
+    const claim = { purpose: 'buy GPU hours', expected_amount: 20, merchant: 'gpu.example' };
+    const [over] = ledgerDecider.decide(spend(30, { merchant: 'cloud.example', attestation: claim, attestation_id: 'att_1' }), state);
+    expect(over).toMatchObject({
+      type: 'SpendAuthorized',
+      data: {
+        attestation_id: 'att_1',
+        attestation_mismatches: [
+          { field: 'amount', claimed: 20, actual: 30 },
+          { field: 'merchant', claimed: 'gpu.example', actual: 'cloud.example' },
+        ],
+      },
+    });
+    const [matching] = ledgerDecider.decide(spend(20, { merchant: 'gpu.example', attestation: claim, attestation_id: 'att_2' }), state);
+    expect(matching.data).toMatchObject({ attestation_id: 'att_2', attestation_mismatches: [] });
+    const [declined] = ledgerDecider.decide(spend(80, { attestation: claim, attestation_id: 'att_3' }), state);
+    expect(declined).toMatchObject({ type: 'SpendDeclined', data: { attestation_id: 'att_3' } });
+    const [plain] = ledgerDecider.decide(spend(10), state);
+    expect(plain.data).not.toHaveProperty('attestation_id');
   });
 
   describe('holds', () => {

@@ -1,5 +1,5 @@
 import type { BudgetComponentView, Environment, LimitingFactor, SpendAttestationClaim, SpendStatus } from '@keyledger/contracts';
-import { assertNever, Decider, DomainError } from '@keyledger/domain';
+import { assertNever, AttestationMismatch, attestationMismatches, Decider, DomainError } from '@keyledger/domain';
 import { AgentUsage, budgetComponents, BudgetPolicy, effectiveBudget, NO_USAGE } from './budget';
 import { addDays, utcDay } from './windows';
 
@@ -31,6 +31,8 @@ export type LedgerCommand =
         merchant: string | null;
         description: string | null;
         attestation: SpendAttestationClaim | null;
+        /** The attestation recording that claim (audit-attestation's `att_…`), when there is a claim. */
+        attestation_id: string | null;
         idempotency_key: string | null;
         now: string;
       };
@@ -55,6 +57,10 @@ export type LedgerEvent =
         merchant: string | null;
         description: string | null;
         attestation: SpendAttestationClaim | null;
+        /** Links the decision to the intent: present when the spend was made under an attestation (absent in older events). */
+        attestation_id?: string;
+        /** Where the spend differs from the attested claim (amount over expected, another merchant); with `attestation_id`. */
+        attestation_mismatches?: AttestationMismatch[];
         idempotency_key: string | null;
         authorized_at: string;
         expires_at: string | null;
@@ -77,6 +83,8 @@ export type LedgerEvent =
         used: number | null;
         remaining: number | null;
         paused_until?: string | null;
+        /** The attestation the declined spend was claimed under, if any. */
+        attestation_id?: string;
         idempotency_key: string | null;
         declined_at: string;
       };
@@ -157,6 +165,8 @@ const factsOf = (s: SpendRecord): SpendFacts => ({
 function decideSpend(command: Extract<LedgerCommand, { type: 'Spend' }>['data'], state: LedgerState): LedgerEvent[] {
   const { wallet, spend_id, agent_id, amount, capture, now } = command;
   requireAmount(amount);
+  // The link from the decision back to the claim it was made under (intent → decision → spend).
+  const attested = command.attestation !== null && command.attestation_id !== null ? { attestation_id: command.attestation_id } : {};
   const decline = (code: DeclineCode, factor: LimitingFactor | 'agent_status', numbers: Partial<BudgetComponentView> & { paused_until?: string | null }): LedgerEvent[] => [
     {
       type: 'SpendDeclined',
@@ -172,6 +182,7 @@ function decideSpend(command: Extract<LedgerCommand, { type: 'Spend' }>['data'],
         used: numbers.used ?? null,
         remaining: numbers.remaining ?? null,
         ...(numbers.paused_until !== undefined ? { paused_until: numbers.paused_until } : {}),
+        ...attested,
         idempotency_key: command.idempotency_key,
         declined_at: now,
       },
@@ -208,6 +219,9 @@ function decideSpend(command: Extract<LedgerCommand, { type: 'Spend' }>['data'],
       merchant: command.merchant,
       description: command.description,
       attestation: command.attestation,
+      ...(command.attestation !== null && command.attestation_id !== null
+        ? { attestation_id: command.attestation_id, attestation_mismatches: attestationMismatches(command.attestation, { amount, merchant: command.merchant }) }
+        : {}),
       idempotency_key: command.idempotency_key,
       authorized_at: now,
       expires_at: capture ? null : addDays(now, HOLD_TTL_DAYS),

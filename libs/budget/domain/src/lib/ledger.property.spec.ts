@@ -91,6 +91,7 @@ function run(steps: Step[]) {
             merchant: null,
             description: null,
             attestation: null,
+            attestation_id: null,
             idempotency_key: null,
             now,
           },

@@ -7,7 +7,11 @@ export const AuditSubjects = {
   createAttestation: 'audit.attestations.create',
 } as const;
 
-/** An attestation: what an agent claimed (and, once spends link to it, where the spend differed). */
+/**
+ * An attestation: what an agent claimed, the spend it is about, and where that spend differed from
+ * the claim. `spend_id`/`mismatches` come from the attestation itself (made for an existing spend)
+ * or from the spend made under it (`POST /v1/spends` with an `attestation`).
+ */
 export interface AttestationView {
   id: string;
   agent_id: string;
@@ -25,7 +29,8 @@ export interface CreateAttestationRequest {
   caller: Caller;
   agent_id: string;
   statement: Record<string, unknown>;
-  spend_id: string | null;
+  /** The spend attested, as the gateway found it (the caller's, of the same agent); null for a claim made before spending. */
+  spend: { id: string; amount: number; merchant: string | null } | null;
 }
 
 /** `GET /v1/audit/public-key`: the key every checkpoint is signed with, to pin. */

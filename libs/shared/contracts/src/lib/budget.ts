@@ -126,6 +126,8 @@ export interface CreateSpendRequest {
   description?: string;
   capture?: boolean;
   attestation?: SpendAttestationClaim;
+  /** Set by the gateway: the attestation it recorded for `attestation` before asking for the spend. */
+  attestation_id?: string;
 }
 
 export interface SpendTargetRequest {

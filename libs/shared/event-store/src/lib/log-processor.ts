@@ -12,6 +12,12 @@ export interface LogProcessorOptions {
   batchSize?: number;
   /** How long to wait before looking again when the log had nothing new. */
   pollIntervalMs?: number;
+  /**
+   * Wait `pollIntervalMs` after a batch smaller than `batchSize` too, so that under a steady stream
+   * of appends the work gathers into fewer, larger batches (fewer transactions competing with the
+   * writers) at the price of up to one poll interval of extra lag. Default false: follow at once.
+   */
+  gatherBatches?: boolean;
   /** How often a standby instance tries to take the lease. */
   leaseRetryMs?: number;
   onError?: (error: unknown) => void;
@@ -116,7 +122,8 @@ export class LogProcessor {
   private async leadWhileRunning(conn: Kysely<any>): Promise<void> {
     while (this.running) {
       const handled = await this.processBatch(conn);
-      if (handled === 0 && this.running) await this.sleep(this.options.pollIntervalMs ?? 50);
+      const partial = handled < (this.options.batchSize ?? 500);
+      if ((handled === 0 || (partial && this.options.gatherBatches)) && this.running) await this.sleep(this.options.pollIntervalMs ?? 50);
     }
   }
 

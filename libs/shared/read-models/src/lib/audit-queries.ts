@@ -90,7 +90,12 @@ export function attestationView(row: AttestationRow) {
   };
 }
 
-/** The caller's attestations (an agent key: its agent's), newest first, with the chain hash of each. */
+/**
+ * The caller's attestations (an agent key: its agent's), newest first, with the chain hash of each.
+ * An attestation made for an existing spend names it itself; one whose claim a spend was then made
+ * under (`POST /v1/spends` with `attestation`) gets that spend and its mismatches from the spends
+ * read model, which the spend's own event filled. Both tables come from the log, so replay rebuilds this.
+ */
 export async function listAttestations(
   db: Kysely<any>,
   visibility: Visibility,
@@ -100,12 +105,32 @@ export async function listAttestations(
 ): Promise<AttestationRow[]> {
   const agent = visibility.agentId ?? agentId;
   const result = await sql<AttestationRow>`
-    select a.id, a.agent_id, a.spend_id, a.statement, a.mismatches, a.position, a.created_at, e.hash
-    from attestations a left join events e on e.position = a.position
+    select a.id, a.agent_id, coalesce(a.spend_id, s.id) as spend_id, a.statement,
+           case when a.spend_id is null and s.id is not null then coalesce(s.attestation_mismatches, '[]'::jsonb) else a.mismatches end as mismatches,
+           a.position, a.created_at, e.hash
+    from attestations a
+    left join lateral (
+      select id, attestation_mismatches from spends where spends.attestation_id = a.id order by created_at, id limit 1
+    ) s on true
+    left join events e on e.position = a.position
     where a.org_id = ${visibility.orgId} and a.environment = ${visibility.environment}
       ${agent ? sql`and a.agent_id = ${agent}` : sql``}
       ${cursor ? sql`and (a.created_at, a.id) < (${cursor.createdAt}, ${cursor.id})` : sql``}
     order by a.created_at desc, a.id desc
     limit ${limit + 1}`.execute(db);
   return result.rows;
+}
+
+/**
+ * One of the caller's attestations (an agent key: its agent's), with the spend it is linked to, if
+ * any: named by the attestation itself, or a spend made under it.
+ */
+export async function findAttestation(db: Kysely<any>, visibility: Visibility, attestationId: string): Promise<AttestationRow | null> {
+  const result = await sql<AttestationRow>`
+    select a.id, a.agent_id, coalesce(a.spend_id, s.id) as spend_id, a.statement, a.mismatches, a.position, a.created_at, null::bytea as hash
+    from attestations a
+    left join lateral (select id from spends where spends.attestation_id = a.id limit 1) s on true
+    where a.id = ${attestationId} and a.org_id = ${visibility.orgId} and a.environment = ${visibility.environment}
+      ${visibility.agentId ? sql`and a.agent_id = ${visibility.agentId}` : sql``}`.execute(db);
+  return result.rows[0] ?? null;
 }

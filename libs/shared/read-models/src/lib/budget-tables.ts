@@ -29,6 +29,8 @@ export interface SpendsTable {
   description: string | null;
   attestation: ColumnType<SpendAttestationClaim | null, string | null, string | null>;
   attestation_id: string | null;
+  /** Where the spend differed from the attestation it was made under; null when made without one. */
+  attestation_mismatches: ColumnType<{ field: string; claimed: unknown; actual: unknown }[] | null, string | null, string | null>;
   idempotency_key: string | null;
   /** UTC day (`YYYY-MM-DD`) the spend counts in for budget windows. */
   day: string;
