@@ -680,6 +680,7 @@ export interface ApiOperations {
           [key: string]: unknown;
         };
       };
+      attestation_id?: string;
     };
     data: {
       id: string;

@@ -171,4 +171,6 @@ export interface CreateSpendParams {
   description?: string;
   capture?: boolean;
   attestation?: SpendAttestation;
+  /** An attestation recorded before (`attestations`), instead of `attestation`. */
+  attestation_id?: string;
 }
