@@ -48,6 +48,9 @@ async function refuseRepeat(trx: Transaction<any>, meta: CommandMeta, orgId: str
   const key = meta.idempotency_key;
   // Keys are scoped to the organization, or to the client IP for callers without one.
   const scope = orgId !== null ? sql`org_id = ${orgId}` : sql`metadata->>'ip' = ${meta.ip ?? ''}`;
+  // Two deliveries of one command at once (a retry sent while the first still runs, after the gateway
+  // timed out) take turns here: the second looks only once the first has committed, and sees its events.
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`idem:${orgId ?? `ip:${meta.ip ?? ''}`}:${key}`}, 0))`.execute(trx);
   // Within the gateway's 24-hour retention: after that the key may be used afresh.
   const found = await sql`select 1 from events
     where metadata->>'idempotency_key' = ${key} and ${scope} and recorded_at > now() - interval '24 hours' limit 1`.execute(trx);
