@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { App, BACKEND_APPS, PostgresServer, Stack } from '@keyledger/testing';
+import { App, BACKEND_APPS, PostgresServer, Stack, waitFor } from '@keyledger/testing';
 import { Bounds, Check, checkAnswersInLog, checkErrorsAndWaits, checkMoney, checkRateLimits, checkReplayAndChain, checkRevocation, FaultRecord, readLog } from './checks';
 import { LIMITED_OVERRIDES, Load } from './load';
 import { sleep } from './recorder';
@@ -126,9 +126,12 @@ async function injectFaults(stack: Stack, pg: PostgresServer, proxies: Map<numbe
   const targets = mode === 'full' ? apps.flatMap((app) => [0, 1].map((i) => [app, i] as const)) : apps.map((app, n) => [app, n % 2] as const);
   for (const [app, index] of targets) {
     await record('kill', `${app}#${index}`, async () => {
-      // SIGKILL, then start it again at once (restart waits for a gateway to listen).
-      await stack.restart(app, index);
-      if (app !== 'gateway') await sleep(500);
+      // SIGKILL, then start it again at once; a gateway is back when it listens (slow on a busy machine).
+      await stack.kill(app, index, 'SIGKILL');
+      stack.process(app, index).start();
+      if (app === 'gateway') {
+        await waitFor(`gateway ${index} to listen again`, async () => (await fetch(`${stack.gatewayUrl(index)}/healthz`)).ok, 180_000, 200);
+      } else await sleep(500);
     });
   }
   await record('nats-restart', 'nats', () => stack.restartNats(500));
