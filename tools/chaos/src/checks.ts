@@ -91,7 +91,10 @@ export function checkAnswersInLog(load: Load, events: LoggedEvent[]): Check {
     }
   }
   let duplicated = 0;
-  for (const [key, own] of byKey) {
+  for (const [key, all] of byKey) {
+    // A decline records a decision and changes nothing: a declined spend retried after its answer was
+    // lost is decided again (and may then pass), so declines are not effects to count.
+    const own = all.filter((e) => e.type !== 'SpendDeclined');
     if (new Set(own.map((e) => e.tx)).size > 1) {
       duplicated++;
       if (problems.length < 50) problems.push(`Idempotency-Key ${key}: events in ${new Set(own.map((e) => e.tx)).size} transactions: ${own.map((e) => `${e.type}@${e.tx}/${e.position}`).join(', ')}`);
@@ -325,6 +328,7 @@ export function checkErrorsAndWaits(load: Load, bounds: Bounds): Check {
     max_wait_ms: bounds.maxWaitMs,
     operations: load.recorder.outcomes.length,
     operations_without_answer_after_retries: gaveUp.length,
+    without_answer: gaveUp.slice(0, 5).map((o) => ({ op: o.op, status: o.status, code: o.code, attempts: o.attempts, started: o.started, ended: o.ended })),
     load_errors: loadErrors.slice(0, 5).map((o) => o.code),
   };
 }
