@@ -16,9 +16,9 @@ export const AGENT_BUDGET = {
 
 /** The organization whose limits the load presses against on purpose (the rate-limit check). */
 export const LIMITED_OVERRIDES: RateLimitOverrides = {
-  read: { per_minute: 120, burst: 10 },
-  write: { per_minute: 60, burst: 5 },
-  key_create: { per_minute: 12, burst: 3 },
+  read: { per_minute: 30, burst: 5 },
+  write: { per_minute: 20, burst: 3 },
+  key_create: { per_minute: 6, burst: 2 },
 };
 /** Main organizations: limits the load never meets, so every other check sees real work. */
 export const ROOMY_OVERRIDES: RateLimitOverrides = {
@@ -108,7 +108,8 @@ export class Load {
   start(): void {
     this.running = true;
     for (let w = 0; w < this.options.workers; w++) this.loops.push(this.worker(w));
-    this.loops.push(this.prober(), this.hammer());
+    // Two hammers: the limits are met even when a busy machine slows each one down.
+    this.loops.push(this.prober(), this.hammer(), this.hammer());
   }
 
   async stop(): Promise<void> {

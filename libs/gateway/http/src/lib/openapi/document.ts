@@ -43,7 +43,8 @@ function errorCodes(route: RouteDoc): ErrorCode[] {
   const codes = new Set<ErrorCode>(route.errors ?? []);
   codes.add('INTERNAL_ERROR');
   codes.add('RATE_LIMITED');
-  if (route.method !== 'get') codes.add('SERVICE_UNAVAILABLE');
+  // Any route: a write's service may be down; a read's database may be, or its rate-limit class fail closed.
+  codes.add('SERVICE_UNAVAILABLE');
   if (route.auth !== 'none') {
     codes.add('UNAUTHORIZED');
   }
