@@ -45,6 +45,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const pg = await PostgresServer.start({ logDir });
   const proxies = new Map<number, TcpProxy>();
   let stack: Stack | undefined;
+  let load: Load | undefined;
   try {
     stack = await Stack.start({
       label: 'chaos',
@@ -68,7 +69,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
     });
     log(`stack up after ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    const load = new Load({
+    load = new Load({
       gatewayUrls: [stack.gatewayUrl(0), stack.gatewayUrl(1)],
       operatorToken: stack.operatorToken,
       orgs: 2,
@@ -97,6 +98,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const pass = checks.every((c) => c.pass);
     return { mode: options.mode, pass, seconds: Math.round((Date.now() - started) / 1000), faults, checks, ...(soak ? { soak } : {}), logs: logDir };
   } finally {
+    // After a failure mid-run the load is still going: stop it, or its loops keep the process alive.
+    await load?.stop();
     if (process.env['CHAOS_KEEP']) {
       // For a post-mortem: the apps stop, the database and its server stay up.
       log(`kept: Postgres at ${pg.url} (database ${stack?.databaseUrl}); stop it with kill -INT ${pg.pid}`);
