@@ -11,5 +11,7 @@ module.exports = {
     ],
   },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'html'],
+  // tools/chaos is a project of its own (it needs the built apps).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/chaos/'],
   coverageDirectory: '../coverage/tools',
 };

@@ -1,3 +1,4 @@
 export * from './lib/test-database';
 export * from './lib/processes';
 export * from './lib/stack';
+export * from './lib/postgres-server';

@@ -18,7 +18,9 @@ export async function* readChainRows(db: Kysely<any> | Transaction<any>, pageSiz
              transaction_id::text as transaction_id, hash, prev_hash
       from events
       where (transaction_id, position) > (${after.transaction_id}::xid8, ${after.position}::bigint)
-      order by transaction_id, position
+      -- Qualified: a bare name in ORDER BY means the output column first, i.e. the text alias above,
+      -- which sorts '1002' before '746' once transaction ids gain a digit.
+      order by events.transaction_id, events.position
       limit ${pageSize}`.execute(db);
     yield* page.rows;
     if (page.rows.length < pageSize) return;
@@ -32,7 +34,7 @@ export function postgresChainLookup(db: Kysely<any> | Transaction<any>): ChainLo
   const one = async (column: 'hash' | 'prev_hash', value: Buffer) => {
     const result = await sql<RowPlace>`
       select position, transaction_id::text as transaction_id from events where ${sql.ref(column)} = ${value}
-      order by transaction_id, position limit 1`.execute(db);
+      order by events.transaction_id, events.position limit 1`.execute(db);
     return result.rows[0] ?? null;
   };
   return {

@@ -155,6 +155,17 @@ export const budgetRepository = {
     return (await asDb(db).selectFrom('spends').selectAll().where('id', '=', spendId).executeTakeFirst()) ?? null;
   },
 
+  /**
+   * Whether a deposit with this Idempotency-Key was already recorded (within the gateway's 24-hour
+   * retention). Deposits of one wallet are decided under its lock, so a retry sees the first's commit.
+   */
+  async depositedWithIdempotencyKey(trx: Transaction<any>, orgId: string, key: string): Promise<boolean> {
+    const found = await sql`select 1 from events
+      where metadata->>'idempotency_key' = ${key} and org_id = ${orgId} and type = 'FundsDeposited'
+        and recorded_at > now() - interval '24 hours' limit 1`.execute(trx);
+    return found.rows.length > 0;
+  },
+
   async spendByIdempotencyKey(trx: Transaction<any>, orgId: string, key: string): Promise<SpendRow | null> {
     return (
       (await asDb(trx).selectFrom('spends').selectAll().where('org_id', '=', orgId).where('idempotency_key', '=', key).executeTakeFirst()) ??

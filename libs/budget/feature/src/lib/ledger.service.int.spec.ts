@@ -64,6 +64,18 @@ describe('budget ledger service (real Postgres and NATS)', () => {
     await expect(ledger.captureSpend({ caller, spend_id: hold.id }, meta, new Date(t0.getTime() + 8 * DAY))).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
+  it('a deposit retried with its Idempotency-Key (its answer was lost) is deposited once', async () => {
+    const retried = { ...meta, idempotency_key: 'deposit-once' };
+    const first = await ledger.deposit({ caller, amount: 700, currency: 'chf' }, retried);
+    const again = await ledger.deposit({ caller, amount: 700, currency: 'chf' }, { ...retried, request_id: 'req_retry' });
+    expect(first.balance.available).toBe(700);
+    expect(again.balance.available).toBe(700);
+    const wallet = await db.selectFrom('wallets').selectAll().where('org_id', '=', caller.org_id).where('currency', '=', 'chf').executeTakeFirstOrThrow();
+    expect(Number(wallet.deposits)).toBe(700);
+    await ledger.deposit({ caller, amount: 5, currency: 'chf' }, { ...meta, idempotency_key: 'deposit-other' });
+    expect(Number((await db.selectFrom('wallets').select('deposits').where('org_id', '=', caller.org_id).where('currency', '=', 'chf').executeTakeFirstOrThrow()).deposits)).toBe(705);
+  });
+
   it('rebuilding the read model from the log gives the live tables row for row', async () => {
     const a = await agent('agt_rebuild_a');
     const b = await agent('agt_rebuild_b');

@@ -94,8 +94,13 @@ export class LedgerService {
 
   deposit(request: DepositRequest, meta: CommandMeta, now = new Date()): Promise<{ balance: BalanceView }> {
     const wallet = this.walletOf(request.caller, request.currency);
+    const key = meta.idempotency_key;
     return this.wallets.submit(wallet, async (batch) => {
-      batch.decide({ type: 'DepositFunds', data: { wallet, amount: request.amount, now: now.toISOString() } }, walletStream(wallet), this.metadata(meta, wallet));
+      // A deposit retried after its answer was lost (the gateway gave its key back) is not deposited again.
+      const repeated = key !== null && (await repo.depositedWithIdempotencyKey(batch.uow.trx, request.caller.org_id, key));
+      if (!repeated) {
+        batch.decide({ type: 'DepositFunds', data: { wallet, amount: request.amount, now: now.toISOString() } }, walletStream(wallet), this.metadata(meta, wallet));
+      }
       const balance = batch.state.wallet;
       return { balance: { currency: wallet.currency, available: walletAvailable(balance), held: balance.held } };
     });

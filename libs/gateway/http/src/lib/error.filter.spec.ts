@@ -32,6 +32,18 @@ describe('toApiError: every failure becomes a public error code', () => {
     expect(JSON.parse(lines[0])).toMatchObject({ request_id: 'req_42', msg: 'unexpected error' });
   });
 
+  it.each([
+    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+    [Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    [Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
+    [new Error('Connection terminated unexpectedly')],
+  ])('answers Postgres going away (%s) as 503 SERVICE_UNAVAILABLE with Retry-After, not 500', (error) => {
+    const mapped = toApiError(error, logger, 'req_1');
+    expect(mapped).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503, headers: { 'retry-after': '1' } });
+    expect(lines).toHaveLength(0);
+  });
+
   it('keeps ApiErrors as they are', () => {
     const error = new ApiError('RATE_LIMITED', 'slow down', { retry_after: 3 }, { 'retry-after': '3' });
     expect(toApiError(error, logger, 'req_1')).toBe(error);

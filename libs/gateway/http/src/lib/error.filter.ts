@@ -48,8 +48,25 @@ export function toApiError(error: unknown, logger: Logger, requestId: string): A
   }
   if (statusCode === 413) return new ApiError('PAYLOAD_TOO_LARGE', 'request body exceeds 1 MiB');
   if (statusCode === 415 || statusCode === 400) return new ApiError('VALIDATION_ERROR', 'invalid request');
+  if (isDatabaseUnavailable(error)) {
+    // Postgres restarting or unreachable is a dependency down, like a service: 503 and retry, not a fault of ours.
+    logger.warn({ err: error, request_id: requestId }, 'database unavailable');
+    return new ApiError('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly', undefined, { 'retry-after': '1' });
+  }
   logger.error({ err: error, request_id: requestId }, 'unexpected error');
   return new ApiError('INTERNAL_ERROR', 'internal error');
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** SQLSTATEs of a server going away: connection exceptions (08…), admin/crash shutdown, starting up. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03']);
+
+/** A failure to reach Postgres (or a session it ended while shutting down), as node-postgres reports it. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && (CONNECTION_ERRORS.has(code) || UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  const message = (error as { message?: unknown })?.message;
+  return typeof message === 'string' && /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect)$/.test(message);
 }
 
 export function sendError(reply: FastifyReply, requestId: string, error: ApiError): void {

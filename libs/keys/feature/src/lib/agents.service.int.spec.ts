@@ -89,4 +89,16 @@ describe('a retried command whose answer was lost (real Postgres and NATS)', () 
     const otherCaller = { ...caller, org_id: other.org.id, key_id: other.api_key.id };
     await expect(ctx.agents.createAgent({ caller: otherCaller, name: 'theirs' }, retried)).resolves.toMatchObject({ name: 'theirs' });
   });
+
+  it('a retried pause does not pause again (which would move paused_until): refused with CONFLICT', async () => {
+    const { org, api_key } = await ctx.keys.createOrg({ name: 'Pause Retry Inc', environment: 'test' }, meta);
+    const caller = { org_id: org.id, key_id: api_key.id, environment: 'test' as const, scopes: ['*' as const], agent_id: null };
+    const agent = await ctx.agents.createAgent({ caller, name: 'pausable' }, meta);
+    const retried = { ...meta, idempotency_key: 'pause-once' };
+    const t0 = new Date('2026-11-22T10:00:00.000Z');
+    const paused = await ctx.agents.pauseAgent({ caller, agent_id: agent.id, duration: '15m' }, retried, t0);
+    await expect(ctx.agents.pauseAgent({ caller, agent_id: agent.id, duration: '15m' }, retried, new Date(t0.getTime() + 60_000))).rejects.toMatchObject({ code: 'CONFLICT' });
+    const pauses = await ctx.db.selectFrom('events').select(['type', 'data']).where('org_id', '=', org.id).where('type', '=', 'AgentPaused').execute();
+    expect(pauses.map((e) => (e.data as { paused_until: string }).paused_until)).toEqual([paused.paused_until]);
+  });
 });

@@ -106,15 +106,19 @@ export class AgentsService {
     return resumed;
   }
 
+  /** With the retry check: a pause (or update) retried after its answer was lost must not act again. */
   private onAgent(request: AgentTargetRequest, meta: CommandMeta, now: Date, command: Parameters<typeof agentDecider.decide>[0]) {
-    return this.runner.run(async (uow) => {
-      const agent = await this.requireAgentInScope(uow.trx, request);
-      await uow.execute(agentDecider, agentStream(agent.id), command, {
-        metadata: eventMetadata(meta, { environment: agent.environment, agent_id: agent.id }),
-        orgId: agent.org_id,
-      });
-      return this.view(uow.trx, agent.id, now);
-    });
+    return this.runner.run(
+      async (uow) => {
+        const agent = await this.requireAgentInScope(uow.trx, request);
+        await uow.execute(agentDecider, agentStream(agent.id), command, {
+          metadata: eventMetadata(meta, { environment: agent.environment, agent_id: agent.id }),
+          orgId: agent.org_id,
+        });
+        return this.view(uow.trx, agent.id, now);
+      },
+      { meta, orgId: request.caller.org_id },
+    );
   }
 
   private async requireAgentInScope(trx: Transaction<any>, request: AgentTargetRequest) {

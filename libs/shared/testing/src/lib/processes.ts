@@ -51,6 +51,8 @@ export class ManagedProcess {
     private readonly args: string[],
     private readonly env: Record<string, string>,
     readonly logFile: string,
+    /** Run as this user and group (when we are root and the program refuses to be). */
+    private readonly owner?: { uid: number; gid: number },
   ) {}
 
   get pid(): number | undefined {
@@ -68,6 +70,7 @@ export class ManagedProcess {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(this.owner ?? {}),
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });

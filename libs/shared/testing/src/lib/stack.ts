@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, TestDatabase } from './test-database';
+import { connect } from 'node:net';
 import { freePort, ManagedProcess, natsServerBinary, REPO_ROOT, waitFor } from './processes';
 
 export class StackStartError extends Error {
@@ -21,6 +22,13 @@ export interface StackOptions {
   instances?: Partial<Record<App, number>>;
   /** Extra environment for every app. */
   env?: Record<string, string>;
+  /** Postgres server to create the stack's database on (default: the tests' server, `testServerUrl()`). */
+  pgServerUrl?: string;
+  /**
+   * The NATS URL one app instance is given (default: the stack's server). Fault-injection runs put a
+   * proxy of their own in between here, to cut that one instance off.
+   */
+  natsUrlFor?: (app: App, index: number, natsUrl: string) => string | Promise<string>;
 }
 
 /**
@@ -80,6 +88,23 @@ export class Stack {
     return [this.nats, ...this.processes.values()].filter(Boolean).map((p) => p.logFile);
   }
 
+  /** Every process of the stack (NATS first), for inspection such as memory use. */
+  get allProcesses(): ManagedProcess[] {
+    return [this.nats, ...this.processes.values()].filter(Boolean);
+  }
+
+  /**
+   * Stops the NATS server (SIGTERM), leaves it down for `downMs`, and starts it again on the same
+   * port with the same JetStream store: the apps must reconnect by themselves.
+   */
+  async restartNats(downMs = 0): Promise<void> {
+    await this.nats.stop('SIGTERM');
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    this.nats.start();
+    const port = Number(new URL(this.natsUrl).port);
+    await waitFor('nats to listen again', () => canConnect(port), 30_000, 50);
+  }
+
   async kill(app: App, index = 0, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     return this.process(app, index).stop(signal);
   }
@@ -133,7 +158,7 @@ export class Stack {
       join(this.logDir, 'nats.log'),
     );
     this.nats.start();
-    this.database = await createTestDatabase(this.options.label);
+    this.database = await createTestDatabase(this.options.label, this.options.pgServerUrl);
     await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'dist/apps/cli/main.js'), 'migrate'], {
       env: { ...process.env, DATABASE_URL: this.database.url },
     });
@@ -149,17 +174,19 @@ export class Stack {
       ...this.options.env,
     };
     const count = (app: App) => this.options.instances?.[app] ?? 1;
+    const natsFor = async (app: App, index: number): Promise<Record<string, string>> =>
+      this.options.natsUrlFor ? { NATS_URL: await this.options.natsUrlFor(app, index, this.natsUrl) } : {};
     for (const app of BACKEND_APPS) {
       for (let i = 0; i < count(app); i++) {
         const metricsPort = await freePort();
         this.metricsPorts.set(`${app}#${i}`, metricsPort);
-        this.add(app, i, { ...baseEnv, KEYLEDGER_METRICS_PORT: String(metricsPort) });
+        this.add(app, i, { ...baseEnv, KEYLEDGER_METRICS_PORT: String(metricsPort), ...(await natsFor(app, i)) });
       }
     }
     for (let i = 0; i < count('gateway'); i++) {
       const port = await freePort();
       this.gatewayPorts.push(port);
-      this.add('gateway', i, { ...baseEnv, PORT: String(port), HOST: '127.0.0.1' });
+      this.add('gateway', i, { ...baseEnv, ...(await natsFor('gateway', i)), PORT: String(port), HOST: '127.0.0.1' });
     }
     for (const p of this.processes.values()) p.start();
     for (let i = 0; i < count('gateway'); i++) await this.waitUntilReady(i);
@@ -176,4 +203,15 @@ export class Stack {
   private async waitForGateway(index: number): Promise<void> {
     await waitFor(`gateway ${index} up`, async () => (await fetch(`${this.gatewayUrl(index)}/healthz`)).ok, 30_000, 100);
   }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -17,22 +17,22 @@ export interface TestDatabase {
 }
 
 /** A fresh, empty database for one test file: never a leftover from an earlier run. */
-export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
+export async function createTestDatabase(label = 'test', serverUrl = testServerUrl()): Promise<TestDatabase> {
   const name = `kl_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(5).toString('hex')}`;
-  const admin = new Client({ connectionString: testServerUrl() });
+  const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
   try {
     await admin.query(`create database "${name}"`);
   } finally {
     await admin.end();
   }
-  const url = new URL(testServerUrl());
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     name,
     url: url.toString(),
     async drop() {
-      const c = new Client({ connectionString: testServerUrl() });
+      const c = new Client({ connectionString: serverUrl });
       await c.connect();
       try {
         await c.query(`drop database if exists "${name}" with (force)`);

@@ -43,9 +43,8 @@ function errorCodes(route: RouteDoc): ErrorCode[] {
   const codes = new Set<ErrorCode>(route.errors ?? []);
   codes.add('INTERNAL_ERROR');
   codes.add('RATE_LIMITED');
-  // Any route that reaches a service or the rate limiter can meet one that is down (reads too: a
-  // fail mode may close them); only the operations routes answered by the gateway alone cannot.
-  if (route.method !== 'get' || route.auth !== 'none' || route.path.startsWith('/v1/')) codes.add('SERVICE_UNAVAILABLE');
+  // Any route: a write's service may be down; a read's database may be, or its rate-limit class fail closed.
+  codes.add('SERVICE_UNAVAILABLE');
   if (route.auth !== 'none') {
     codes.add('UNAUTHORIZED');
   }
