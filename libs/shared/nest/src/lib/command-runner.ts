@@ -50,7 +50,7 @@ async function eventsOfKey(trx: Transaction<any>, meta: CommandMeta, orgId: stri
   const scope = orgId !== null ? sql`org_id = ${orgId}` : sql`metadata->>'ip' = ${meta.ip ?? ''}`;
   // Two deliveries of one command at once (a retry sent while the first still runs, after the gateway
   // timed out) take turns here: the second looks only once the first has committed, and sees its events.
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`idem:${orgId ?? `ip:${meta.ip ?? ''}`}:${key}`}, 0))`.execute(trx);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`idem:${orgId ?? `ip:${meta.ip ?? ''}`}:${meta.idempotency_key}`}, 0))`.execute(trx);
   // Within the gateway's 24-hour retention: after that the key may be used afresh.
   const found = await sql<EventRow>`select * from events
     where metadata->>'idempotency_key' = ${meta.idempotency_key} and ${scope} and recorded_at > now() - interval '24 hours'
