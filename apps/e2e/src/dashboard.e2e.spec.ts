@@ -325,6 +325,10 @@ describe('operator dashboard (browser e2e)', () => {
     await page.goto(`${url}/dashboard/agents`);
     await signIn(page, second.key);
     await page.getByRole('heading', { name: 'Manage agents' }).waitFor();
+    // The agents are loading as the screen appears: revoking before they are shown lets one of those
+    // calls sign the page out, and there would be no Refresh to click. Revoke once the page is idle,
+    // so the refresh is the first call made with the revoked key.
+    await settle(page);
     expect((await acme.api.post(`/v1/api-keys/${second.id}/revoke`)).status).toBe(200);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByLabel('Organization API key').waitFor();
