@@ -216,6 +216,9 @@ describe('operator dashboard (browser e2e)', () => {
     const spend = await acme.api.post('/v1/spends', { agent_id: agent.id, amount: 25_00, currency: 'usd', merchant: 'OpenAI', description: 'tokens' });
     expect(spend.status).toBe(201);
     await page.getByRole('button', { name: 'Refresh' }).click();
+    // What the user waits for: the daily meter showing the spend (the list's busy state may not have
+    // started yet when the click returns, so waiting for idle alone could read the list from before).
+    await card.getByRole('meter', { name: 'Daily used' }).and(page.locator('[aria-valuenow="62.5"]')).waitFor();
     await settle(page);
     expect(await card.getByTestId('limiting-factor').textContent()).toBe('Daily');
     expect(await card.getByRole('meter', { name: 'Daily used' }).getAttribute('aria-valuenow')).toBe('62.5');
@@ -330,7 +333,9 @@ describe('operator dashboard (browser e2e)', () => {
     // so the refresh is the first call made with the revoked key.
     await settle(page);
     expect((await acme.api.post(`/v1/api-keys/${second.id}/revoke`)).status).toBe(200);
-    await page.getByRole('button', { name: 'Refresh' }).click();
+    // Whichever call meets the revoked key first signs the page out: the refresh, or one of the
+    // screen's own loads if they were still running (then there is no Refresh left to click).
+    await page.getByRole('button', { name: 'Refresh' }).click({ timeout: 5_000 }).catch(() => undefined);
     await page.getByLabel('Organization API key').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('This key has been revoked.');
     await page.close();
