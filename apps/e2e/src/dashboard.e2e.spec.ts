@@ -293,12 +293,17 @@ describe('operator dashboard (browser e2e)', () => {
     await page.getByRole('link', { name: 'Spends' }).click();
     await settle(page);
     const chart = page.getByRole('img', { name: /Cumulative spend by agent/ });
+    await page.getByRole('img', { name: /ops-bot 12\.34 USD/ }).waitFor();
     expect(await chart.getAttribute('aria-label')).toMatch(/research-bot 30\.00 USD.*ops-bot 12\.34 USD|ops-bot 12\.34 USD.*research-bot 30\.00 USD/);
     const history = page.getByRole('table', { name: 'Spend history' });
+    await history.locator('tbody tr').nth(2).waitFor();
     expect(await history.locator('tbody tr').count()).toBe(3);
     await screenshot('spends', '/dashboard/spends');
 
     await page.getByRole('combobox', { name: /^Agent/ }).selectOption({ label: 'ops-bot' });
+    // What the user sees once the filtered list is in: one row (the reload may not have begun when
+    // the selection returns, so waiting for idle alone could read the unfiltered list).
+    await history.locator('tbody tr').nth(1).waitFor({ state: 'detached' });
     await settle(page);
     expect(await history.locator('tbody tr').count()).toBe(1);
     expect(await history.textContent()).toContain('AWS');
