@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { Kysely, sql } from 'kysely';
+import { Kysely } from 'kysely';
 import { LedgerCommand, ledgerDecider, LedgerEvent, LedgerState, WalletRef } from '@keyledger/budget-domain';
 import { DomainError } from '@keyledger/domain';
 import { createDb, migrateToLatest, ProjectedEvent } from '@keyledger/event-store';
-import { createTestDatabase, TestDatabase } from '@keyledger/testing';
+import { createTestDatabase, projectInChunks as projectChunks, TestDatabase } from '@keyledger/testing';
 import { projectBudgetEvents } from './budget.projection';
 import { budgetMigrations } from './migrations';
 import { BUDGET_READ_MODEL_TABLES } from './tables';
@@ -101,7 +101,6 @@ function ledgerLog(operations: readonly Operation[]): { events: ProjectedEvent[]
 describe('budget projection: a batch of N events equals N single-event projections (real Postgres)', () => {
   let database: TestDatabase;
   let db: Kysely<any>;
-  let schemas = 0;
 
   beforeAll(async () => {
     database = await createTestDatabase('budget_projection_int');
@@ -114,30 +113,9 @@ describe('budget projection: a batch of N events equals N single-event projectio
     await database?.drop();
   });
 
-  /** Projects the events in chunks of the given sizes (the last takes the rest) into a fresh copy of the tables; returns their rows. */
-  async function projectInChunks(events: readonly ProjectedEvent[], sizes: readonly number[], options: { lockRows: boolean }) {
-    const schema = `p${++schemas}`;
-    return db.connection().execute(async (conn) => {
-      await sql`create schema ${sql.id(schema)}`.execute(conn);
-      for (const table of BUDGET_READ_MODEL_TABLES) await sql`create table ${sql.id(schema, table)} (like ${sql.id('public', table)} including all)`.execute(conn);
-      await sql`set search_path to ${sql.id(schema)}`.execute(conn);
-      try {
-        let from = 0;
-        for (let i = 0; from < events.length; i++) {
-          const size = i < sizes.length ? sizes[i] : events.length - from;
-          const chunk = events.slice(from, from + size);
-          from += size;
-          await conn.transaction().execute((trx) => projectBudgetEvents(trx, chunk, options));
-        }
-        const rows: Record<string, unknown[]> = {};
-        for (const table of BUDGET_READ_MODEL_TABLES) rows[table] = (await sql`select * from ${sql.table(table)} order by 1, 2, 3`.execute(conn)).rows;
-        return rows;
-      } finally {
-        await sql`set search_path to default`.execute(conn);
-        await sql`drop schema ${sql.id(schema)} cascade`.execute(conn);
-      }
-    });
-  }
+  const projection = { tables: BUDGET_READ_MODEL_TABLES, project: projectBudgetEvents, orderBy: '1, 2, 3' };
+  const projectInChunks = (events: readonly ProjectedEvent[], sizes: readonly number[], options: { lockRows: boolean }) =>
+    projectChunks(db, projection, events, sizes, options);
 
   it('gives the same rows whether the events come one by one (live, rows locked), all at once, or in any chunks (replay)', async () => {
     await fc.assert(

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Kysely, sql } from 'kysely';
 import { createDb, migrateToLatest, ProjectedEvent } from '@keyledger/event-store';
-import { createTestDatabase, TestDatabase } from '@keyledger/testing';
+import { createTestDatabase, projectInChunks as projectChunks, TestDatabase } from '@keyledger/testing';
 import { KEYS_READ_MODEL_TABLES, projectKeyEvents } from './keys.projection';
 import { keysMigrations } from './migrations';
 
@@ -100,7 +100,6 @@ function keysLog(steps: readonly Step[]): ProjectedEvent[] {
 describe('keys projection: a batch of N events equals N single-event projections (real Postgres)', () => {
   let database: TestDatabase;
   let db: Kysely<any>;
-  let schemas = 0;
 
   beforeAll(async () => {
     database = await createTestDatabase('keys_projection_int');
@@ -113,30 +112,9 @@ describe('keys projection: a batch of N events equals N single-event projections
     await database?.drop();
   });
 
-  async function projectInChunks(events: readonly ProjectedEvent[], sizes: readonly number[], options: { lockRows: boolean }) {
-    const schema = `k${++schemas}`;
-    return db.connection().execute(async (conn) => {
-      await sql`create schema ${sql.id(schema)}`.execute(conn);
-      // Copies without foreign keys (LIKE does not copy them), as replay's scratch tables.
-      for (const table of KEYS_READ_MODEL_TABLES) await sql`create table ${sql.id(schema, table)} (like ${sql.id('public', table)} including all)`.execute(conn);
-      await sql`set search_path to ${sql.id(schema)}`.execute(conn);
-      try {
-        let from = 0;
-        for (let i = 0; from < events.length; i++) {
-          const size = i < sizes.length ? sizes[i] : events.length - from;
-          const chunk = events.slice(from, from + size);
-          from += size;
-          await conn.transaction().execute((trx) => projectKeyEvents(trx, chunk, options));
-        }
-        const rows: Record<string, unknown[]> = {};
-        for (const table of KEYS_READ_MODEL_TABLES) rows[table] = (await sql`select * from ${sql.table(table)} order by id`.execute(conn)).rows;
-        return rows;
-      } finally {
-        await sql`set search_path to default`.execute(conn);
-        await sql`drop schema ${sql.id(schema)} cascade`.execute(conn);
-      }
-    });
-  }
+  const projection = { tables: KEYS_READ_MODEL_TABLES, project: projectKeyEvents, orderBy: 'id' };
+  const projectInChunks = (events: readonly ProjectedEvent[], sizes: readonly number[], options: { lockRows: boolean }) =>
+    projectChunks(db, projection, events, sizes, options);
 
   it('gives the same rows whether the events come one by one (live, rows locked), all at once, or in any chunks (replay)', async () => {
     await fc.assert(
