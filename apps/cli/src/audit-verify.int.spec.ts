@@ -47,6 +47,16 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     }
   }
 
+  /** The same for the chain's own links. */
+  async function tamperChain(statement: ReturnType<typeof sql>): Promise<void> {
+    await sql`alter table audit_chain disable trigger audit_chain_no_update_delete`.execute(db);
+    try {
+      await statement.execute(db);
+    } finally {
+      await sql`alter table audit_chain enable trigger audit_chain_no_update_delete`.execute(db);
+    }
+  }
+
   /** Chains every committed event and signs the head, as the chainer does (the gap-safe read waits out other transactions on the server). */
   async function chainEverything(): Promise<void> {
     await waitFor(
@@ -57,7 +67,7 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
           const from = head ? { transactionId: String(head.transaction_id), position: head.position } : LOG_START;
           await chainEvents(trx, await readLogAfter(trx, from, 1000));
         });
-        const pending = await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(db);
+        const pending = await sql<{ n: number }>`select count(*)::bigint as n from events e where not exists (select 1 from audit_chain c where c.position = e.position)`.execute(db);
         return pending.rows[0].n === 0;
       },
       60_000,
@@ -85,12 +95,15 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
       if (i === 20 || i === 30) await chainEverything();
     }
     await sql`create table events_pristine as select * from events`.execute(db);
+    await sql`create table audit_chain_pristine as select * from audit_chain`.execute(db);
   }, 120_000);
 
   afterEach(async () => {
     // Put the log back as it was for the next case.
     await tamper(sql`delete from events`);
     await tamper(sql`insert into events overriding system value select * from events_pristine`);
+    await tamperChain(sql`delete from audit_chain`);
+    await tamperChain(sql`insert into audit_chain select * from audit_chain_pristine`);
     await sql`update audit_checkpoints c set signature = p.signature from audit_checkpoints_pristine p where p.id = c.id`.execute(db).catch(() => undefined);
   });
 
@@ -111,6 +124,15 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     const run = await verify();
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('first bad position 7: altered');
+  });
+
+  it('names an event whose stored link was rewritten to match altered data', async () => {
+    // The attacker changes an event and recomputes its hash; the next link still names the old one.
+    await tamper(sql`update events set data = jsonb_set(data, '{name}', '"mallory"') where position = 23`);
+    await tamperChain(sql`update audit_chain set hash = sha256(hash) where position = 23`);
+    const run = await verify();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('first bad position 23: altered');
   });
 
   it('names a deleted event', async () => {

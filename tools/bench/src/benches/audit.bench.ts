@@ -231,7 +231,7 @@ function chainerThread(databaseUrl: string, signingSeed: string) {
  * order: without/with, then with/without, …) so drift in the machine's load hits both sides alike.
  * "Without" is the log as it is with no audit-attestation deployed: a database with the event
  * store's migrations only. "With" is a database with audit-attestation's migrations too (its
- * `fillfactor` on events included) and its chainer (the same LogProcessor options, chainEvents and
+ * chain table included) and its chainer (the same LogProcessor options, chainEvents and
  * checkpoint signing) running on a thread of its own, as it is its own process in a deployment. The
  * chainer is caught up when a "with" phase starts and waited for after it ends, so the phase pays for
  * chaining what it appended; the lag left at its end and the catch-up time are reported.
@@ -247,7 +247,14 @@ async function chainerCost(
   const plainDb = createDb(plainDatabase.url, { poolSize: writers + 1, applicationName: 'bench-audit' });
   const db = createDb(database.url, { poolSize: writers + 2, applicationName: 'bench-audit' });
   const chainer = chainerThread(database.url, options.signingSeed);
-  const pending = async () => (await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(db)).rows[0].n;
+  // Events after the chain's head in log order (none appended yet: every event).
+  const pending = async () => {
+    const head = (await sql<{ transaction_id: string; position: number }>`select transaction_id::text, position from audit_chain_head`.execute(db)).rows[0];
+    const after = head ?? { transaction_id: '0', position: 0 };
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::bigint as n from events where (transaction_id, position) > (${after.transaction_id}::xid8, ${after.position}::bigint)`.execute(db);
+    return rows[0].n;
+  };
   const caughtUp = async () => {
     while ((await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   };
@@ -287,8 +294,6 @@ async function chainerCost(
     // phase bounds the cost from above (the plain figure, from below, when the chain falls behind).
     const chargedSeconds = withChainer.reduce((sum, r, i) => sum + r.seconds + catchUpsMs[i] / 1000, 0);
     const chainedWithCatchUp = withChainer.reduce((sum, r) => sum + r.units, 0) / chargedSeconds;
-    const hot = await sql<{ updates: number; hot: number }>`
-      select n_tup_upd::bigint as updates, n_tup_hot_upd::bigint as hot from pg_stat_user_tables where relname = 'events'`.execute(db);
     return {
       rounds,
       order: 'ABBA: without/with, then with/without, alternating',
@@ -299,7 +304,6 @@ async function chainerCost(
       chain_lag_at_end_events: lags,
       chain_catch_up_ms: catchUpsMs,
       chainer_checkpoint: await readCheckpoint(db, 'audit-chain'),
-      chain_updates_hot_percent: hot.rows[0] && hot.rows[0].updates > 0 ? round((hot.rows[0].hot / hot.rows[0].updates) * 100, 1) : null,
       with_vs_without_chainer: round(chained / baseline, 3),
       chainer_cost_percent: round((1 - chained / baseline) * 100, 1),
       chainer_cost_percent_with_catch_up: round((1 - chainedWithCatchUp / baseline) * 100, 1),

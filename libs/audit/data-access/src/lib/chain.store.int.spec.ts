@@ -1,7 +1,7 @@
 import { Kysely, sql } from 'kysely';
 import { Client } from 'pg';
-import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogProcessor, migrateToLatest } from '@keyledger/event-store';
+import { chainHash, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
+import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogProcessor, migrateToLatest, readLogAfter } from '@keyledger/event-store';
 import { createTestDatabase, TestDatabase, waitFor } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
 import { chainEvents, listCheckpoints, signHeadIfDue } from './chain.store';
@@ -48,7 +48,7 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
       );
       await store.append('agent-early', 0, [{ type: 'AgentCreated', data: { agent_id: 'early' } }], meta, { orgId: 'org_1' });
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const whileOpen = await sql<{ n: number }>`select count(*)::bigint as n from events where hash is not null`.execute(db);
+      const whileOpen = await sql<{ n: number }>`select count(*)::bigint as n from audit_chain`.execute(db);
       expect(whileOpen.rows[0].n).toBe(0);
       await late.query('commit');
 
@@ -62,7 +62,7 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
       );
       await waitFor(
         'everything chained',
-        async () => (await sql<{ n: number }>`select count(*)::bigint as n from events where hash is null`.execute(db)).rows[0].n === 0,
+        async () => (await sql<{ n: number }>`select count(*)::bigint as n from events e where not exists (select 1 from audit_chain c where c.position = e.position)`.execute(db)).rows[0].n === 0,
         30_000,
         50,
       );
@@ -74,24 +74,26 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
 
     const result = await verifyStoredChain(db, { publicKey: rawPublicKey(key) });
     expect(result).toMatchObject({ ok: true, events_verified: 62, events_pending: 0 });
-    const first = await sql<{ stream: string; prev: string }>`select stream, encode(prev_hash, 'hex') as prev from events order by transaction_id, position limit 1`.execute(db);
+    const first = await sql<{ stream: string; prev: string }>`select stream, encode(c.prev_hash, 'hex') as prev from events join audit_chain c using (position) order by transaction_id, position limit 1`.execute(db);
     expect(first.rows[0]).toEqual({ stream: 'agent-late', prev: '0'.repeat(64) });
     const checkpoints = await listCheckpoints(db);
     expect(checkpoints.length).toBeGreaterThanOrEqual(1);
     expect(checkpoints.every((c) => c.public_key.equals(rawPublicKey(key)))).toBe(true);
   });
 
-  it('the events triggers let the chain be written once and never rewritten, and nothing else be changed or deleted', async () => {
-    await expect(sql`update events set hash = ${Buffer.alloc(32)} where position = 1`.execute(db)).rejects.toThrow(/append-only/);
-    await expect(sql`update events set prev_hash = ${Buffer.alloc(32)} where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+  it('chaining leaves the events rows as they were; links are written once and never changed or deleted', async () => {
+    // The chain lives in audit_chain only: the events rows keep their hash/prev_hash columns empty.
+    const inEvents = await sql<{ n: number }>`select count(*)::int as n from events where hash is not null or prev_hash is not null`.execute(db);
+    expect(inEvents.rows[0].n).toBe(0);
+    const links = await sql<{ n: number }>`select count(*)::int as n from audit_chain`.execute(db);
+    expect(links.rows[0].n).toBeGreaterThan(0);
+    await expect(sql`update audit_chain set hash = ${Buffer.alloc(32)} where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from audit_chain where position = 1`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`truncate audit_chain`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`insert into audit_chain (position, hash, prev_hash) values (1, ${Buffer.alloc(32)}, ${Buffer.alloc(32)})`.execute(db)).rejects.toThrow(/duplicate key/);
     await expect(sql`update events set data = '{}' where position = 1`.execute(db)).rejects.toThrow(/append-only/);
-    await expect(sql`update events set recorded_at = now(), hash = hash where position = 1`.execute(db)).rejects.toThrow(/append-only/);
     await expect(sql`delete from events where position = 1`.execute(db)).rejects.toThrow(/append-only/);
-    // An unchained row: its hash may not be filled together with any other change, nor left null.
-    await sql`insert into events (stream, stream_version, type, data, metadata, org_id) values ('agent-fresh', 1, 'AgentCreated', '{}', '{}', 'org_1')`.execute(db);
-    await expect(sql`update events set hash = ${Buffer.alloc(32)}, prev_hash = ${Buffer.alloc(32)}, type = 'Forged' where stream = 'agent-fresh'`.execute(db)).rejects.toThrow(/append-only/);
-    await expect(sql`update events set prev_hash = ${Buffer.alloc(32)} where stream = 'agent-fresh'`.execute(db)).rejects.toThrow(/append-only/);
-    // Every column but the chain's own is guarded: a column added to events must join the trigger's list.
+    // Every column of events is guarded: a column added to events must join the trigger's list.
     const guarded = await sql<{ name: string }>`
       select a.attname as name from pg_trigger t join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = any(t.tgattr)
       where t.tgrelid = 'events'::regclass and t.tgname = 'events_no_update_delete' order by a.attname`.execute(db);
@@ -99,5 +101,57 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
       select attname as name from pg_attribute where attrelid = 'events'::regclass and attnum > 0 and not attisdropped
         and attname not in ('hash', 'prev_hash') order by attname`.execute(db);
     expect(guarded.rows).toEqual(columns.rows);
+  });
+});
+
+describe('moving the chain out of the events rows (migration 0006)', () => {
+  let database: TestDatabase;
+  let db: Kysely<any>;
+  const key = parseSigningKey(generateSigningSeed());
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  it('keeps every link the chainer had written into events: the log chained before the upgrade still verifies, and chaining continues after it', async () => {
+    database = await createTestDatabase('audit_chain_upgrade');
+    db = createDb(database.url, { poolSize: 4 });
+    const names = Object.keys(auditMigrations.migrations).sort();
+    const before = { name: auditMigrations.name, migrations: Object.fromEntries(names.slice(0, names.indexOf('2026_11_22_0006_audit_chain_links')).map((n) => [n, auditMigrations.migrations[n]])) };
+    await migrateToLatest(db, [eventStoreMigrations, before]);
+    const store = new EventStore(db);
+    for (let i = 0; i < 12; i++) await store.append(`agent-a${i % 3}`, 'any', [{ type: 'AgentUpdated', data: { agent_id: `a${i % 3}`, n: i } }], meta, { orgId: 'org_1' });
+
+    // The chain as the chainer before 0006 wrote it: hash/prev_hash filled in place, head and a signed checkpoint.
+    const rows = await sql<any>`select * from events order by transaction_id, position`.execute(db);
+    let prev = GENESIS_HASH;
+    for (const row of rows.rows) {
+      const hash = chainHash(prev, row);
+      await sql`update events set hash = ${hash}, prev_hash = ${prev} where position = ${row.position}`.execute(db);
+      prev = hash;
+    }
+    const last = rows.rows[rows.rows.length - 1];
+    await sql`insert into audit_chain_head (id, position, transaction_id, hash, events_chained) values (true, ${last.position}, ${last.transaction_id}::xid8, ${prev}, ${rows.rows.length})`.execute(db);
+    await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
+
+    await migrateToLatest(db, [auditMigrations]);
+    expect(await verifyStoredChain(db, { publicKey: rawPublicKey(key) })).toMatchObject({ ok: true, events_verified: 12, events_pending: 0 });
+
+    // The chainer picks up where the head stands, writing links only.
+    await store.append('agent-a0', 'any', [{ type: 'AgentUpdated', data: { agent_id: 'a0', n: 12 } }], meta, { orgId: 'org_1' });
+    await waitFor(
+      'the new event chained',
+      async () => {
+        await db.transaction().execute(async (trx) => {
+          const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirstOrThrow();
+          await chainEvents(trx, await readLogAfter(trx, { transactionId: String(head.transaction_id), position: head.position }, 100));
+        });
+        return (await sql<{ n: number }>`select count(*)::int as n from audit_chain`.execute(db)).rows[0].n === 13;
+      },
+      30_000,
+      50,
+    );
+    expect(await verifyStoredChain(db, { publicKey: rawPublicKey(key) })).toMatchObject({ ok: true, events_verified: 13, events_pending: 0 });
   });
 });

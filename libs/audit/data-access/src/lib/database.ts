@@ -9,6 +9,13 @@ export interface AuditChainHeadTable {
   events_chained: number;
 }
 
+/** One chained event: its hash and the hash before it in log order (the chainer inserts these, never changes them). */
+export interface AuditChainTable {
+  position: number;
+  hash: Buffer;
+  prev_hash: Buffer;
+}
+
 export interface AuditCheckpointsTable {
   id: Generated<number>;
   position: number;
@@ -32,6 +39,7 @@ export interface AuditVerificationTable {
 
 export interface AuditDatabase extends EventStoreDatabase {
   audit_chain_head: AuditChainHeadTable;
+  audit_chain: AuditChainTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_verification: AuditVerificationTable;
 }

@@ -18,7 +18,7 @@ describe('GET /v1/audit/verify’s verification: from the newest verified checkp
   let chained: LogCheckpoint = LOG_START;
   const key = parseSigningKey(generateSigningSeed());
   const publicKey = rawPublicKey(key);
-  const unchained = async () => (await sql<{ n: number }>`select count(*)::int as n from events where hash is null`.execute(db)).rows[0].n;
+  const unchained = async () => (await sql<{ n: number }>`select count(*)::int as n from events e where not exists (select 1 from audit_chain c where c.position = e.position)`.execute(db)).rows[0].n;
 
   /** Appends `n` events to one stream, then chains them all in batches of 10, signing every 10 chained events. */
   async function appendAndChain(n: number) {

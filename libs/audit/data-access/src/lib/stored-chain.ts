@@ -6,17 +6,18 @@ import type { AuditDatabase } from './database';
 const PAGE = 5_000;
 
 /**
- * Every events row in log order (transaction_id, position), a page at a time (keyset on the
- * log-order index), so a million rows never sit in memory at once. Run it inside one
- * REPEATABLE READ transaction: every page then sees the same snapshot of the chain.
+ * Every events row in log order (transaction_id, position) with its chain link (hash and prev_hash
+ * null where there is none yet), a page at a time (keyset on the log-order index), so a million rows
+ * never sit in memory at once. Run it inside one REPEATABLE READ transaction: every page then sees
+ * the same snapshot of the chain.
  */
 export async function* readChainRows(db: Kysely<any> | Transaction<any>, pageSize = PAGE, from: RowPlace = { transaction_id: '0', position: 0 }): AsyncGenerator<ChainRow> {
   let after: RowPlace = from;
   for (;;) {
     const page = await sql<ChainRow>`
       select position, id, stream, stream_version, type, schema_version, data, metadata, org_id, recorded_at,
-             transaction_id::text as transaction_id, hash, prev_hash
-      from events
+             transaction_id::text as transaction_id, c.hash, c.prev_hash
+      from events left join audit_chain c using (position)
       where (transaction_id, position) > (${after.transaction_id}::xid8, ${after.position}::bigint)
       -- Qualified: a bare name in ORDER BY means the output column first, i.e. the text alias above,
       -- which sorts '1002' before '746' once transaction ids gain a digit.
@@ -29,12 +30,13 @@ export async function* readChainRows(db: Kysely<any> | Transaction<any>, pageSiz
   }
 }
 
-/** Break diagnosis straight from the table (scans; they run once, after a break was found). */
+/** Break diagnosis straight from the tables (scans; they run once, after a break was found). */
 export function postgresChainLookup(db: Kysely<any> | Transaction<any>): ChainLookup {
   const one = async (column: 'hash' | 'prev_hash', value: Buffer) => {
     const result = await sql<RowPlace>`
-      select position, transaction_id::text as transaction_id from events where ${sql.ref(column)} = ${value}
-      order by events.transaction_id, events.position limit 1`.execute(db);
+      select e.position, e.transaction_id::text as transaction_id
+      from audit_chain c join events e using (position) where c.${sql.ref(column)} = ${value}
+      order by e.transaction_id, e.position limit 1`.execute(db);
     return result.rows[0] ?? null;
   };
   return {
@@ -82,7 +84,8 @@ async function trustedProgress(trx: Transaction<AuditDatabase>, publicKey: Buffe
   const checkpoint = checkpointOfRow(row);
   if (!checkpoint.public_key.equals(publicKey) || !checkpointSignatureValid(checkpoint, publicKey)) return null;
   const signed = await sql<{ transaction_id: string; hash: Buffer | null }>`
-    select transaction_id::text as transaction_id, hash from events where position = ${progress.position}`.execute(trx);
+    select e.transaction_id::text as transaction_id, c.hash
+    from events e left join audit_chain c using (position) where e.position = ${progress.position}`.execute(trx);
   const event = signed.rows[0];
   if (!event || event.transaction_id !== progress.transaction_id || !event.hash || !event.hash.equals(checkpoint.root)) return null;
   return { checkpoint_id: progress.checkpoint_id, checkpoint, transaction_id: progress.transaction_id, events_verified: progress.events_verified };

@@ -54,8 +54,8 @@ export function auditEventView(row: AuditEventRow): AuditEventView {
 export async function listAuditEvents(db: Kysely<any>, visibility: Visibility, filter: AuditEventFilter, limit: number): Promise<AuditEventRow[]> {
   const agentId = visibility.agentId ?? filter.agentId ?? null;
   const result = await sql<AuditEventRow>`
-    select position, stream, stream_version, type, data, metadata, recorded_at, hash, prev_hash
-    from events
+    select position, stream, stream_version, type, data, metadata, recorded_at, c.hash, c.prev_hash
+    from events left join audit_chain c using (position)
     where org_id = ${visibility.orgId}
       and position > ${filter.after}
       and coalesce(metadata->>'environment', ${visibility.environment}) = ${visibility.environment}
@@ -107,12 +107,12 @@ export async function listAttestations(
   const result = await sql<AttestationRow>`
     select a.id, a.agent_id, coalesce(a.spend_id, s.id) as spend_id, a.statement,
            case when a.spend_id is null and s.id is not null then coalesce(s.attestation_mismatches, '[]'::jsonb) else a.mismatches end as mismatches,
-           a.position, a.created_at, e.hash
+           a.position, a.created_at, c.hash
     from attestations a
     left join lateral (
       select id, attestation_mismatches from spends where spends.attestation_id = a.id order by created_at, id limit 1
     ) s on true
-    left join events e on e.position = a.position
+    left join audit_chain c on c.position = a.position
     where a.org_id = ${visibility.orgId} and a.environment = ${visibility.environment}
       ${agent ? sql`and a.agent_id = ${agent}` : sql``}
       ${cursor ? sql`and (a.created_at, a.id) < (${cursor.createdAt}, ${cursor.id})` : sql``}
