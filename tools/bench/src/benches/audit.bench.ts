@@ -158,6 +158,15 @@ function phase(result: PhaseResult) {
   return { events_per_s: result.unitsPerSecond, transactions_per_s: result.operationsPerSecond, events: result.units, seconds: result.seconds, latency_ms: result.latencyMs };
 }
 
+/** Events after the chain's head in log order (every event while there is no head yet). */
+async function unchainedEvents(db: Kysely<any>): Promise<number> {
+  const head = (await sql<{ transaction_id: string; position: number }>`select transaction_id::text, position from audit_chain_head`.execute(db)).rows[0];
+  const after = head ?? { transaction_id: '0', position: 0 };
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from events where (transaction_id, position) > (${after.transaction_id}::xid8, ${after.position}::bigint)`.execute(db);
+  return rows[0].n;
+}
+
 /**
  * GET /v1/audit/verify's way over the generated log: the first call walks it all and remembers the
  * newest checkpoint; after `more` events are appended, chained and signed, the next call walks only those.
@@ -179,7 +188,7 @@ async function verifySinceCheckpoint(db: Kysely<any>, key: ReturnType<typeof par
   const head = await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db);
   let from: LogCheckpoint = { transactionId: head.rows[0].transaction_id, position: head.rows[0].position };
   // The gap-safe read waits out transactions open elsewhere on the server.
-  while ((await sql<{ n: number }>`select count(*)::int as n from events where hash is null`.execute(db)).rows[0].n > 0) {
+  while ((await unchainedEvents(db)) > 0) {
     const batch = await db.transaction().execute(async (trx) => {
       const rows = await readLogAfter(trx, from, 5_000);
       await chainEvents(trx, rows);
@@ -247,14 +256,7 @@ async function chainerCost(
   const plainDb = createDb(plainDatabase.url, { poolSize: writers + 1, applicationName: 'bench-audit' });
   const db = createDb(database.url, { poolSize: writers + 2, applicationName: 'bench-audit' });
   const chainer = chainerThread(database.url, options.signingSeed);
-  // Events after the chain's head in log order (none appended yet: every event).
-  const pending = async () => {
-    const head = (await sql<{ transaction_id: string; position: number }>`select transaction_id::text, position from audit_chain_head`.execute(db)).rows[0];
-    const after = head ?? { transaction_id: '0', position: 0 };
-    const { rows } = await sql<{ n: number }>`
-      select count(*)::bigint as n from events where (transaction_id, position) > (${after.transaction_id}::xid8, ${after.position}::bigint)`.execute(db);
-    return rows[0].n;
-  };
+  const pending = () => unchainedEvents(db);
   const caughtUp = async () => {
     while ((await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   };
