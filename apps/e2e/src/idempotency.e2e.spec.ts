@@ -142,8 +142,8 @@ describe('idempotency (e2e)', () => {
     }
 
     /**
-     * Retries on gateway 1 until answered: the dead gateway's claim holds until its lease ends (409
-     * IDEMPOTENCY_IN_PROGRESS, Retry-After: 1); then the retry runs and the service, finding what the
+     * Retries on gateway 1 until answered, as a client honouring Retry-After does: the dead gateway's
+     * claim holds until its lease ends (409 IDEMPOTENCY_IN_PROGRESS, Retry-After: 1); then the retry runs and the service, finding what the
      * key already did, answers that instead of acting again.
      */
     async function retryUntilAnswered(path: string, body: object, key: string) {
@@ -152,7 +152,9 @@ describe('idempotency (e2e)', () => {
         'the retry to be answered',
         async () => {
           const res = await survivor.post(path, body, { 'idempotency-key': key });
-          if (res.status !== 409 || res.body.error.code !== 'IDEMPOTENCY_IN_PROGRESS') return res;
+          // 429: the dead gateway held the org's rate-limit lease, which counts as spent until it ends.
+          const wait = (res.status === 409 && res.body.error.code === 'IDEMPOTENCY_IN_PROGRESS') || res.status === 429;
+          if (!wait) return res;
           await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after')) * 1000));
           return null;
         },
@@ -193,6 +195,25 @@ describe('idempotency (e2e)', () => {
         expect(replay.headers.get('idempotent-replayed')).toBe('true');
         expect(replay.body.data).toEqual(committed);
       }
+    });
+
+    it('an attested spend retried after its answer was lost records its claim once, linked to the one spend', async () => {
+      const agent = (await acme.api.post('/v1/agents', { name: 'attested-kill-after-commit' })).body.data;
+      expect((await acme.api.post('/v1/wallet/deposits', { amount: 10_000, currency: 'usd' })).status).toBe(201);
+      expect((await acme.api.put(`/v1/agents/${agent.id}/budget`, { currency: 'usd', fixed_limit: 5_000 })).status).toBe(200);
+      const key = `attested-spend-killed-gateway-${Date.now()}`;
+      const body = { agent_id: agent.id, amount: 700, currency: 'usd', merchant: 'gpu.example', attestation: { purpose: 'GPU hours', expected_amount: 500, merchant: 'gpu.example' } };
+      const survivor = acme.api.at(stack.gatewayUrl(1));
+
+      const committed = await loseTheAnswer('budget-ledger', BudgetSubjects.createSpend, '/v1/spends', body, key, async () => (await survivor.get(`/v1/spends?agent_id=${agent.id}`)).body.data.items[0]);
+      expect(committed).toMatchObject({ amount: 700, status: 'captured', attestation_id: expect.stringMatching(/^att_/) });
+
+      const retried = await retryUntilAnswered('/v1/spends', body, key);
+      expect(retried.status).toBe(201);
+      expect(retried.body.data).toEqual(committed);
+      const attestations = (await survivor.get(`/v1/attestations?agent_id=${agent.id}`)).body.data.items;
+      expect(attestations).toHaveLength(1);
+      expect(attestations[0]).toMatchObject({ id: committed.attestation_id, spend_id: committed.id, mismatches: [{ field: 'amount', claimed: 500, actual: 700 }] });
     });
 
     it('the retry creates no second agent and returns the one the first request created', async () => {
