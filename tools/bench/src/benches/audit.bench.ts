@@ -7,6 +7,8 @@ import { BUDGET_READ_MODEL_TABLES, BUDGET_TABLES, budgetMigrations, budgetProjec
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint, readLogAfter } from '@keyledger/event-store';
 import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } from '@keyledger/keys-data-access';
 import * as os from 'node:os';
+import { FromChainer, ToChainer } from '@keyledger/audit-feature';
+import { readConfig } from '@keyledger/config';
 import { Bench, BenchContext, PhaseResult, measure, positiveInt, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
 
@@ -146,7 +148,13 @@ async function chainAll(db: Kysely<any>, log: (m: string) => void): Promise<{ ev
       await chainEvents(trx, rows);
       return rows;
     });
-    if (batch.length === 0) break;
+    if (batch.length === 0) {
+      // Nothing readable yet is not the end while events remain: the gap-safe read waits out
+      // transactions open anywhere on the server.
+      if ((await unchainedEvents(db)) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
     events += batch.length;
     from = checkpointOf(batch[batch.length - 1]);
     if (events % 200_000 === 0) log(`chained ${events} events`);
@@ -202,34 +210,34 @@ async function verifySinceCheckpoint(db: Kysely<any>, key: ReturnType<typeof par
   return { first_call: first, events_appended_since: more, next_call: next };
 }
 
+function niceValue(raw: unknown, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new UsageError(`--chainer-nice must be an integer from 0 to 19, got ${String(raw)}`);
+  return n;
+}
+
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** The chainer on a thread of its own (chainer-thread.ts); `send` resolves once the thread did it. */
-function chainerThread(databaseUrl: string, signingSeed: string) {
-  const worker = new Worker(join(__dirname, '../../thread.cjs'), { workerData: { module: join(__dirname, '../chainer-thread.ts'), databaseUrl, signingSeed } });
+/**
+ * The chainer on a thread of its own (chainer-thread.ts: audit-attestation's chainer thread), running
+ * from the moment it is made; `close` stops it (lease released) and ends the thread.
+ */
+function chainerThread(databaseUrl: string, signingSeed: string, nice: number) {
+  const worker = new Worker(join(__dirname, '../../thread.cjs'), { workerData: { module: join(__dirname, '../chainer-thread.ts'), databaseUrl, signingSeed, nice } });
   const failed = new Promise<never>((_, reject) => worker.once('error', reject));
-  const send = (message: 'start' | 'stop' | 'exit') =>
-    Promise.race([
-      failed,
-      new Promise<void>((resolve) => {
-        const answered = (reply: string) => {
-          if (reply !== message) return;
-          worker.off('message', answered);
-          resolve();
-        };
-        worker.on('message', answered);
-        worker.postMessage(message);
-      }),
-    ]);
+  worker.on('message', (message: FromChainer) => {
+    if (message.type === 'log' && message.level === 'warn') console.error(`[chainer] ${message.message} ${JSON.stringify(message.fields)}`);
+  });
   return {
-    start: () => send('start'),
-    stop: () => send('stop'),
     async close() {
-      await send('exit').catch(() => undefined);
+      const stopped = new Promise<void>((resolve) => worker.on('message', (message: FromChainer) => message.type === 'stopped' && resolve()));
+      worker.postMessage({ type: 'stop' } satisfies ToChainer);
+      await Promise.race([failed, stopped]).catch(() => undefined);
       await worker.terminate();
     },
   };
@@ -247,7 +255,7 @@ function chainerThread(databaseUrl: string, signingSeed: string) {
  */
 async function chainerCost(
   context: BenchContext,
-  options: { writers: number; batch: number; rounds: number; signingSeed: string },
+  options: { writers: number; batch: number; rounds: number; signingSeed: string; chainerNice: number },
 ): Promise<Record<string, unknown>> {
   const { writers, batch, rounds } = options;
   const load = { workers: writers, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds };
@@ -255,7 +263,7 @@ async function chainerCost(
   const database = await createBenchDatabase(context.pgServerUrl, 'audit_append');
   const plainDb = createDb(plainDatabase.url, { poolSize: writers + 1, applicationName: 'bench-audit' });
   const db = createDb(database.url, { poolSize: writers + 2, applicationName: 'bench-audit' });
-  const chainer = chainerThread(database.url, options.signingSeed);
+  let chainer: ReturnType<typeof chainerThread> | null = null;
   const pending = () => unchainedEvents(db);
   const caughtUp = async () => {
     while ((await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -265,7 +273,7 @@ async function chainerCost(
     await migrateToLatest(db, [eventStoreMigrations, auditMigrations]);
     const plainStore = new EventStore(plainDb);
     const store = new EventStore(db);
-    await chainer.start();
+    chainer = chainerThread(database.url, options.signingSeed, options.chainerNice);
     const without: PhaseResult[] = [];
     const withChainer: PhaseResult[] = [];
     const lags: number[] = [];
@@ -298,6 +306,7 @@ async function chainerCost(
     const chainedWithCatchUp = withChainer.reduce((sum, r) => sum + r.units, 0) / chargedSeconds;
     return {
       rounds,
+      chainer_thread_nice: options.chainerNice,
       order: 'ABBA: without/with, then with/without, alternating',
       without_chainer: without.map(phase),
       with_chainer: withChainer.map(phase),
@@ -313,7 +322,7 @@ async function chainerCost(
       chainer_cost_percent_median_round: median(pairCosts),
     };
   } finally {
-    await chainer.close();
+    await chainer?.close();
     await Promise.all([plainDb.destroy(), db.destroy()]);
     for (const d of [plainDatabase, database]) {
       if (context.keepDatabase) context.log(`kept database ${d.name}`);
@@ -333,6 +342,8 @@ export const auditBench: Bench = {
     only: { type: 'string' },
     'replay-batch': { type: 'string' },
     'replay-flush': { type: 'string' },
+    /** Nice value of the chainer's thread; default: the service's (KEYLEDGER_AUDIT_CHAINER_NICE's default). */
+    'chainer-nice': { type: 'string' },
     rounds: { type: 'string' },
   },
   async run(context: BenchContext) {
@@ -345,13 +356,14 @@ export const auditBench: Bench = {
     if (only !== undefined && only !== 'replay') throw new UsageError(`--only takes "replay", got ${String(only)}`);
     const replayOnly = only === 'replay';
     const rounds = positiveInt(context.flags, 'rounds', 3);
+    const chainerNice = niceValue(context.flags['chainer-nice'], readConfig(['KEYLEDGER_AUDIT_CHAINER_NICE'], {}).KEYLEDGER_AUDIT_CHAINER_NICE);
     const signingSeed = generateSigningSeed();
     const key = parseSigningKey(signingSeed);
 
     // Part 1: appends with and without the chainer, in databases of their own.
     const appends: Record<string, unknown> = replayOnly
       ? { skipped: '--only replay' }
-      : await chainerCost(context, { writers, batch, rounds, signingSeed });
+      : await chainerCost(context, { writers, batch, rounds, signingSeed, chainerNice });
 
     // Part 2: a generated log of `total` events of every service: chain, verify, replay.
     const database = await createBenchDatabase(context.pgServerUrl, 'audit_log');

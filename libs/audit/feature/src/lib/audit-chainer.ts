@@ -1,71 +1,86 @@
-import type { KeyObject } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Kysely } from 'kysely';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { readConfig } from '@keyledger/config';
-import { CheckpointPolicy, chainEvents, signHeadIfDue } from '@keyledger/audit-data-access';
-import { LogProcessor } from '@keyledger/event-store';
-import { DB, LOGGER } from '@keyledger/nest';
-import { AUDIT_SIGNING_KEY } from './audit-signing-key';
+import { ProcessorLag, watchProcessorLag } from '@keyledger/event-store';
+import { LOGGER } from '@keyledger/nest';
+import { AUDIT_CHAIN_PROCESSOR, FromChainer, ToChainer } from './chainer-thread';
 
-export const AUDIT_CHAIN_PROCESSOR = 'audit-chain';
+/** workerData that makes the service's entry file run the chainer thread instead of the service. */
+export const AUDIT_CHAINER_THREAD = { role: 'audit-chainer' } as const;
+
+export function isAuditChainerThread(workerData: unknown): boolean {
+  return (workerData as { role?: unknown } | null)?.role === AUDIT_CHAINER_THREAD.role;
+}
+
+const RESTART_AFTER_MS = 1_000;
+const STOP_TIMEOUT_MS = 10_000;
 
 /**
- * Builds the hash chain: one LogProcessor (leased, so one instance chains at a time) follows the
- * log in gap-safe order and chains each batch in the transaction that moves its checkpoint. The
- * chain is global — one sequence over every organization's events — so one processor and one
- * checkpoint cover the whole log. The head is signed every N events within a batch, and every T
- * seconds by a timer when the head moved and no batch reached N.
+ * Runs the audit chainer (chainer-thread.ts) on a thread of its own, started from the service's entry
+ * file with AUDIT_CHAINER_THREAD as workerData (main.ts hands such a thread to `serveChainerThread`).
+ * Relays its logs, answers for its lag in the service's metrics, restarts it if it dies, and stops it
+ * (lease released) on shutdown.
  */
 @Injectable()
 export class AuditChainer implements OnModuleInit, OnApplicationShutdown {
-  private processor: LogProcessor | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly policy: CheckpointPolicy;
-  private readonly pollMs: number;
+  private worker: Worker | null = null;
+  private stopping = false;
+  private unwatchLag: (() => void) | null = null;
+  private nextLagId = 1;
+  private readonly lagAnswers = new Map<number, (lag: ProcessorLag | null) => void>();
 
-  constructor(
-    @Inject(DB) private readonly db: Kysely<any>,
-    @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(AUDIT_SIGNING_KEY) private readonly key: KeyObject,
-  ) {
-    const config = readConfig(['KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS', 'KEYLEDGER_PROCESSOR_POLL_MS']);
-    this.policy = { everyEvents: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS, everyMs: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS * 1000 };
-    this.pollMs = config.KEYLEDGER_PROCESSOR_POLL_MS;
-  }
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
   onModuleInit(): void {
-    this.processor = new LogProcessor({
-      name: AUDIT_CHAIN_PROCESSOR,
-      db: this.db,
-      pollIntervalMs: this.pollMs,
-      batchSize: 1000,
-      // Chaining may lag by a poll interval; in exchange it runs as few, large transactions beside the writers.
-      gatherBatches: true,
-      handle: async (events, trx) => {
-        await chainEvents(trx, events);
-        // Within a batch only the event count can make a checkpoint due; the timer handles time.
-        await signHeadIfDue(trx, this.key, { everyEvents: this.policy.everyEvents, everyMs: Number.POSITIVE_INFINITY }, new Date());
-      },
-      onError: (error) => this.logger.warn({ err: error, processor: AUDIT_CHAIN_PROCESSOR }, 'audit chainer failed; retrying'),
-    });
-    this.processor.start();
-    this.timer = setInterval(() => void this.signOnTime(), Math.min(this.policy.everyMs, 5_000));
-    this.timer.unref();
+    this.unwatchLag = watchProcessorLag({ name: AUDIT_CHAIN_PROCESSOR, lag: () => this.lag() });
+    this.spawn();
   }
 
-  private async signOnTime(): Promise<void> {
-    if (!this.processor?.state.leader) return;
-    try {
-      const signed = await this.db.transaction().execute((trx) => signHeadIfDue(trx, this.key, this.policy, new Date()));
-      if (signed) this.logger.info({ position: signed.position }, 'audit checkpoint signed');
-    } catch (error) {
-      this.logger.warn({ err: error }, 'audit checkpoint failed; retrying');
-    }
+  private spawn(): void {
+    const worker = new Worker(process.argv[1], { workerData: AUDIT_CHAINER_THREAD });
+    this.worker = worker;
+    worker.on('message', (message: FromChainer) => {
+      if (message.type === 'log') this.logger[message.level](message.fields, message.message);
+      else if (message.type === 'lag') {
+        this.lagAnswers.get(message.id)?.(message.lag);
+        this.lagAnswers.delete(message.id);
+      }
+    });
+    worker.on('error', (error) => this.logger.error({ err: error }, 'audit chainer thread failed'));
+    worker.on('exit', (code) => {
+      for (const answer of this.lagAnswers.values()) answer(null);
+      this.lagAnswers.clear();
+      if (this.worker === worker) this.worker = null;
+      if (this.stopping) return;
+      this.logger.warn({ code }, `audit chainer thread exited; restarting in ${RESTART_AFTER_MS} ms`);
+      setTimeout(() => {
+        if (!this.stopping) this.spawn();
+      }, RESTART_AFTER_MS).unref();
+    });
+  }
+
+  /** The chain's lag as the chainer thread sees it (null while it does not hold the lease). */
+  private lag(): Promise<ProcessorLag | null> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve(null);
+    const id = this.nextLagId++;
+    return new Promise((resolve) => {
+      this.lagAnswers.set(id, resolve);
+      worker.postMessage({ type: 'lag', id } satisfies ToChainer);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.processor?.stop();
+    this.stopping = true;
+    this.unwatchLag?.();
+    const worker = this.worker;
+    if (!worker) return;
+    const stopped = new Promise<void>((resolve) => {
+      worker.on('message', (message: FromChainer) => message.type === 'stopped' && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.postMessage({ type: 'stop' } satisfies ToChainer);
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())]);
+    await worker.terminate();
   }
 }

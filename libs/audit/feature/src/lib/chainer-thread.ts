@@ -1,0 +1,118 @@
+import type { KeyObject } from 'node:crypto';
+import { setPriority } from 'node:os';
+import type { MessagePort } from 'node:worker_threads';
+import type { Kysely } from 'kysely';
+import { readConfig } from '@keyledger/config';
+import { CheckpointPolicy, chainEvents, signHeadIfDue } from '@keyledger/audit-data-access';
+import { createDb, LogProcessor, ProcessorLag } from '@keyledger/event-store';
+import { readAuditSigningKey } from './audit-signing-key';
+
+export const AUDIT_CHAIN_PROCESSOR = 'audit-chain';
+
+/** Everything the chainer needs; the thread reads it from the environment as the service does. */
+export interface ChainerOptions {
+  databaseUrl: string;
+  key: KeyObject;
+  policy: CheckpointPolicy;
+  pollMs: number;
+  /** Nice value of the chainer's thread (Linux keeps one per thread): 0 shares the CPU evenly. */
+  nice: number;
+}
+
+/** What the service's main thread and the chainer thread say to each other. */
+export type ToChainer = { type: 'lag'; id: number } | { type: 'stop' };
+export type FromChainer =
+  | { type: 'lag'; id: number; lag: ProcessorLag | null }
+  | { type: 'log'; level: 'info' | 'warn'; message: string; fields: Record<string, unknown> }
+  | { type: 'stopped' };
+
+export function chainerOptionsFromConfig(env: Record<string, string | undefined> = process.env): ChainerOptions {
+  const config = readConfig(
+    ['DATABASE_URL', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS', 'KEYLEDGER_PROCESSOR_POLL_MS', 'KEYLEDGER_AUDIT_CHAINER_NICE'],
+    env,
+  );
+  return {
+    databaseUrl: config.DATABASE_URL,
+    key: readAuditSigningKey(env),
+    policy: { everyEvents: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS, everyMs: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS * 1000 },
+    pollMs: config.KEYLEDGER_PROCESSOR_POLL_MS,
+    nice: config.KEYLEDGER_AUDIT_CHAINER_NICE,
+  };
+}
+
+/**
+ * Builds the hash chain: one LogProcessor (leased, so one instance chains at a time) follows the
+ * log in gap-safe order and chains each batch in the transaction that moves its checkpoint. The
+ * chain is global — one sequence over every organization's events — so one processor and one
+ * checkpoint cover the whole log. The head is signed every N events within a batch, and every T
+ * seconds by a timer when the head moved and no batch reached N.
+ */
+export function startChainProcessor(db: Kysely<any>, options: ChainerOptions, log: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void) {
+  const processor = new LogProcessor({
+    name: AUDIT_CHAIN_PROCESSOR,
+    db,
+    pollIntervalMs: options.pollMs,
+    batchSize: 1000,
+    // Chaining may lag by a poll interval; in exchange it runs as few, large transactions beside the writers.
+    gatherBatches: true,
+    handle: async (events, trx) => {
+      await chainEvents(trx, events);
+      // Within a batch only the event count can make a checkpoint due; the timer handles time.
+      await signHeadIfDue(trx, options.key, { everyEvents: options.policy.everyEvents, everyMs: Number.POSITIVE_INFINITY }, new Date());
+    },
+    onError: (error) => log('warn', 'audit chainer failed; retrying', { err: errorFields(error), processor: AUDIT_CHAIN_PROCESSOR }),
+  });
+  const signOnTime = async () => {
+    if (!processor.state.leader) return;
+    try {
+      const signed = await db.transaction().execute((trx) => signHeadIfDue(trx, options.key, options.policy, new Date()));
+      if (signed) log('info', 'audit checkpoint signed', { position: signed.position });
+    } catch (error) {
+      log('warn', 'audit checkpoint failed; retrying', { err: errorFields(error) });
+    }
+  };
+  processor.start();
+  const timer = setInterval(() => void signOnTime(), Math.min(options.policy.everyMs, 5_000));
+  return {
+    processor,
+    async stop() {
+      clearInterval(timer);
+      await processor.stop();
+    },
+  };
+}
+
+/**
+ * The chainer thread's body. Hashing every event is CPU work that must not hold up the service's
+ * request handling nor, on a busy machine, the writers it follows: on its own thread it never blocks
+ * the main event loop, and at a lower priority (`nice`, per thread on Linux) it takes the CPU that is
+ * left over — under saturation the chain falls behind (its lag is a metric) and catches up after.
+ */
+export function serveChainerThread(options: ChainerOptions, port: MessagePort, applicationName: string): void {
+  const post = (message: FromChainer) => port.postMessage(message);
+  const log = (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => post({ type: 'log', level, message, fields });
+  try {
+    setPriority(options.nice); // this thread only
+  } catch (error) {
+    log('warn', 'could not lower the audit chainer thread priority; chaining at normal priority', { err: errorFields(error), nice: options.nice });
+  }
+  const db = createDb(options.databaseUrl, { poolSize: 2, applicationName });
+  const chain = startChainProcessor(db, options, log);
+  port.on('message', (message: ToChainer) => {
+    if (message.type === 'lag') {
+      chain.processor.lag().then(
+        (lag) => post({ type: 'lag', id: message.id, lag }),
+        () => post({ type: 'lag', id: message.id, lag: null }),
+      );
+    } else if (message.type === 'stop') {
+      void chain
+        .stop()
+        .then(() => db.destroy())
+        .finally(() => post({ type: 'stopped' }));
+    }
+  });
+}
+
+function errorFields(error: unknown): Record<string, unknown> {
+  return error instanceof Error ? { type: error.name, message: error.message, stack: error.stack } : { message: String(error) };
+}
