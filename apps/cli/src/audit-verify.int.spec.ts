@@ -37,25 +37,19 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
   const pinned = rawPublicKey(key).toString('base64');
   const verify = (...extra: string[]) => cli(['audit', 'verify', '--public-key', pinned, ...extra], database.url);
 
-  /** Runs SQL as the table owner with the append-only trigger off, as an attacker with the owner's rights would. */
-  async function tamper(statement: ReturnType<typeof sql>): Promise<void> {
-    await sql`alter table events disable trigger events_no_update_delete`.execute(db);
+  /** Runs SQL as the table owner with a table's append-only trigger off, as an attacker with the owner's rights would. */
+  async function withTriggerOff(table: 'events' | 'audit_chain', statement: ReturnType<typeof sql>): Promise<void> {
+    const trigger = sql.ref(table === 'events' ? 'events_no_update_delete' : 'audit_chain_no_update_delete');
+    await sql`alter table ${sql.table(table)} disable trigger ${trigger}`.execute(db);
     try {
       await statement.execute(db);
     } finally {
-      await sql`alter table events enable trigger events_no_update_delete`.execute(db);
+      await sql`alter table ${sql.table(table)} enable trigger ${trigger}`.execute(db);
     }
   }
-
+  const tamper = (statement: ReturnType<typeof sql>) => withTriggerOff('events', statement);
   /** The same for the chain's own links. */
-  async function tamperChain(statement: ReturnType<typeof sql>): Promise<void> {
-    await sql`alter table audit_chain disable trigger audit_chain_no_update_delete`.execute(db);
-    try {
-      await statement.execute(db);
-    } finally {
-      await sql`alter table audit_chain enable trigger audit_chain_no_update_delete`.execute(db);
-    }
-  }
+  const tamperChain = (statement: ReturnType<typeof sql>) => withTriggerOff('audit_chain', statement);
 
   /** Chains every committed event and signs the head, as the chainer does (the gap-safe read waits out other transactions on the server). */
   async function chainEverything(): Promise<void> {
