@@ -101,4 +101,33 @@ describe('a retried command whose answer was lost (real Postgres and NATS)', () 
     const pauses = await ctx.db.selectFrom('events').select(['type', 'data']).where('org_id', '=', org.id).where('type', '=', 'AgentPaused').execute();
     expect(pauses.map((e) => (e.data as { paused_until: string }).paused_until)).toEqual([paused.paused_until]);
   });
+
+  it('a retried key update is not applied again over a later change: it answers the key as it is', async () => {
+    const { org, api_key } = await ctx.keys.createOrg({ name: 'Update Retry Inc', environment: 'test' }, meta);
+    const caller = { org_id: org.id, key_id: api_key.id, environment: 'test' as const, scopes: ['*' as const], agent_id: null };
+    const key = await ctx.keys.createKey({ caller, name: 'first' }, meta);
+    const retried = { ...meta, idempotency_key: 'update-key-once' };
+    await ctx.keys.updateKey({ caller, key_id: key.id, name: 'second' }, retried);
+    await ctx.keys.updateKey({ caller, key_id: key.id, name: 'third' }, meta);
+    await expect(ctx.keys.updateKey({ caller, key_id: key.id, name: 'second' }, { ...retried, request_id: 'req_retry' })).resolves.toMatchObject({ id: key.id, name: 'third' });
+    const updates = await ctx.db.selectFrom('events').select('data').where('org_id', '=', org.id).where('type', '=', 'KeyUpdated').orderBy('position').execute();
+    expect(updates.map((e) => (e.data as { name: string }).name)).toEqual(['second', 'third']);
+    // The same Idempotency-Key on another key is another request.
+    await expect(ctx.keys.updateKey({ caller, key_id: api_key.id, name: 'root' }, retried)).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('a retried link answers the key the first run linked, instead of "no unclaimed key"', async () => {
+    const { org, api_key } = await ctx.keys.createOrg({ name: 'Link Retry Inc', environment: 'test' }, meta);
+    const caller = { org_id: org.id, key_id: api_key.id, environment: 'test' as const, scopes: ['*' as const], agent_id: null };
+    const unclaimed = await ctx.keys.createSelfServeKey({ name: 'found on a laptop' }, meta);
+    const retried = { ...meta, idempotency_key: 'link-key-once' };
+    const linked = await ctx.keys.linkKey({ caller, key: unclaimed.key }, retried);
+    expect(linked).toMatchObject({ id: unclaimed.id });
+    expect((await ctx.db.selectFrom('api_keys').select('org_id').where('id', '=', unclaimed.id).executeTakeFirstOrThrow()).org_id).toBe(org.id);
+    await expect(ctx.keys.linkKey({ caller, key: unclaimed.key }, { ...retried, request_id: 'req_retry' })).resolves.toEqual(linked);
+    // Without the key, the retry is a new request and the key is no longer unclaimed.
+    await expect(ctx.keys.linkKey({ caller, key: unclaimed.key }, meta)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const links = await ctx.db.selectFrom('events').select('type').where('type', '=', 'KeyLinked').where('org_id', '=', org.id).execute();
+    expect(links).toHaveLength(1);
+  });
 });

@@ -153,6 +153,17 @@ export class KeyRegistryService {
         await uow.execute(apiKeyDecider, apiKeyStream(k.id), { type: 'LinkKey', data: { to_org_id: caller.org_id, now: now.toISOString() } }, { metadata, orgId: caller.org_id });
       }
       return this.keyView(uow.trx, key.id, now);
+    }, {
+      meta,
+      orgId: caller.org_id,
+      // A retry whose first answer was lost gets the key the first run linked (the key is no longer unclaimed).
+      replay: async (trx, earlier) => {
+        const key = await keysRepository.keyByHash(trx, hashApiKey(request.key));
+        if (!key || !earlier.some((e) => e.type === 'KeyLinked' && (e.data as { key_id?: string }).key_id === key.id)) {
+          throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+        }
+        return this.keyView(trx, key.id, now);
+      },
     });
   }
 
@@ -174,6 +185,17 @@ export class KeyRegistryService {
         orgId: key.org_id,
       });
       return this.keyView(uow.trx, key.id, now);
+    }, {
+      meta,
+      orgId: caller.org_id,
+      // A retry whose first answer was lost is not applied again (it would undo a change made since): it gets the key as it is.
+      replay: async (trx, earlier) => {
+        if (!earlier.some((e) => e.type === 'KeyUpdated' && (e.data as { key_id?: string }).key_id === request.key_id)) {
+          throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+        }
+        const key = await this.requireKeyInScope(trx, request);
+        return this.keyView(trx, key.id, now);
+      },
     });
   }
 
