@@ -108,7 +108,8 @@ export function createOutboxRelay(
     pollIntervalMs: options.pollIntervalMs,
     leaseRetryMs: options.leaseRetryMs,
     onError: options.onError,
-    handle: async (events) => {
+    // Publishing writes nothing here: no transaction around it, the checkpoint moves after the acks.
+    deliver: async (events) => {
       if (!streamReady) {
         await ensureEventsJetStream(options.nats, { streamName, subjectPrefix });
         streamReady = true;
