@@ -171,9 +171,9 @@ export class LogProcessor {
       await deliver(relevant);
       leader.at = to;
       await this.storeCheckpoint(leader, leader.conn);
-    } else {
+    } else if (handle) {
       await leader.conn.transaction().execute(async (trx) => {
-        await handle!(relevant, trx);
+        await handle(relevant, trx);
         await this.storeCheckpoint({ ...leader, at: to }, trx);
       });
       // Moved only once committed: a failed commit must not leave a checkpoint that was never stored.
