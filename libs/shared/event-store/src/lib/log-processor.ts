@@ -190,7 +190,7 @@ export class LogProcessor {
    * Stores `leader.at`, compare-and-set against what this leader stored last: if anyone else moved
    * the checkpoint meanwhile, the write (and the batch's transaction with it) fails.
    */
-  private async storeCheckpoint(leader: Leader, db: Kysely<any>): Promise<void> {
+  private async storeCheckpoint(leader: Leader, db: Kysely<EventStoreDatabase>): Promise<void> {
     const { stored, at } = leader;
     const moved = stored
       ? await sql`
@@ -222,7 +222,7 @@ export class LogProcessor {
 
 /** What the leading instance knows: its connection, the checkpoint it stored last, and where it is. */
 interface Leader {
-  conn: Kysely<any>;
+  conn: Kysely<EventStoreDatabase>;
   stored: LogCheckpoint | null;
   at: LogCheckpoint;
   storedAtMs: number;
