@@ -63,9 +63,10 @@ export class AgentRevocationProcessor implements OnModuleInit, OnApplicationShut
       name: 'budget-ledger:agent-revocations',
       db,
       pollIntervalMs: KEYLEDGER_PROCESSOR_POLL_MS,
+      // Every other event (spends above all) is passed over without a transaction.
+      handles: (event) => event.type === 'AgentRevoked',
       handle: async (events) => {
         for (const event of events) {
-          if (event.type !== 'AgentRevoked') continue;
           const agentId = (event.data as { agent_id: string }).agent_id;
           const meta: CommandMeta = {
             request_id: (event.metadata.request_id as string | null) ?? 'sys_agent_revoked',

@@ -1,12 +1,58 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ClientNats } from '@nestjs/microservices';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
-import { firstValueFrom, timeout } from 'rxjs';
+import { Events, JSONCodec, NatsConnection } from 'nats';
 import { readConfig } from '@keyledger/config';
 import { CommandMeta, commandMessage, isErrorBody, PING_SUBJECT, ServiceName, Services } from '@keyledger/contracts';
-import { LOGGER } from '@keyledger/nest';
+import { LOGGER, NATS_CONNECTION } from '@keyledger/nest';
 import { ApiError } from './api-error';
+
+/** The packets of Nest's NATS transport, which the services answer with (`@MessagePattern`). */
+interface NestReply {
+  id?: string;
+  err?: unknown;
+  response?: unknown;
+}
+const codec = JSONCodec<unknown>();
+
+/**
+ * The process's one NATS connection as the services' client: requests go out in Nest's packet shape
+ * (`{pattern, data, id}`), and replies come back through the connection's one shared reply inbox.
+ * (Nest's own client subscribes and unsubscribes an inbox for every request, on a connection of its
+ * own per service: two more protocol messages, and a write that batches with nothing else.)
+ */
+export class NatsRequester {
+  private connected = true;
+  private nextId = 0;
+
+  constructor(private readonly nats: NatsConnection) {
+    void (async () => {
+      for await (const status of nats.status()) {
+        if (status.type === Events.Disconnect) this.connected = false;
+        else if (status.type === Events.Reconnect) this.connected = true;
+      }
+    })().catch(() => undefined);
+  }
+
+  /** The reply's value; the service's error (a business error body) is thrown as it came. */
+  async request(subject: string, data: unknown, timeoutMs: number): Promise<unknown> {
+    // Disconnected: fail now (the breaker counts it) rather than wait out the timeout.
+    if (!this.connected || this.nats.isClosed()) throw new Error('NATS connection lost');
+    const id = String(++this.nextId);
+    const msg = await this.nats.request(subject, codec.encode({ pattern: subject, data, id }), { timeout: timeoutMs });
+    if (msg.data.length === 0) throw new Error(`empty reply on ${subject}`);
+    const reply = codec.decode(msg.data) as NestReply;
+    if (reply.err) throw reply.err;
+    if (reply.response === undefined) throw new Error(`no value in the reply on ${subject}`);
+    return reply.response;
+  }
+
+  /** A Nest event (`@EventPattern`): no reply. */
+  emit(subject: string, data: unknown): void {
+    if (this.nats.isClosed()) return;
+    this.nats.publish(subject, codec.encode({ pattern: subject, data }));
+  }
+}
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
@@ -20,23 +66,20 @@ export class ServiceClient {
 
   constructor(
     readonly service: ServiceName,
-    private readonly client: ClientNats,
+    private readonly client: NatsRequester,
     private readonly timeoutMs: number,
     private readonly resetMs: number,
     logger: Logger,
   ) {
-    this.breaker = new CircuitBreaker(
-      (subject: string, message: unknown) => firstValueFrom(this.client.send(subject, message).pipe(timeout(this.timeoutMs))),
-      {
-        name: service,
-        timeout: false, // the rxjs timeout above cancels the request itself
-        resetTimeout: resetMs,
-        errorThresholdPercentage: 50,
-        rollingCountTimeout: 10_000,
-        volumeThreshold: 1,
-        errorFilter: (error: unknown) => isErrorBody(error) && error.code !== 'INTERNAL_ERROR',
-      },
-    );
+    this.breaker = new CircuitBreaker((subject: string, message: unknown) => this.client.request(subject, message, this.timeoutMs), {
+      name: service,
+      timeout: false, // the request's own timeout ends it
+      resetTimeout: resetMs,
+      errorThresholdPercentage: 50,
+      rollingCountTimeout: 10_000,
+      volumeThreshold: 1,
+      errorFilter: (error: unknown) => isErrorBody(error) && error.code !== 'INTERNAL_ERROR',
+    });
     this.breaker.on('open', () => logger.warn({ service }, 'circuit breaker opened'));
     this.breaker.on('halfOpen', () => logger.info({ service }, 'circuit breaker half-open'));
     this.breaker.on('close', () => logger.info({ service }, 'circuit breaker closed'));
@@ -53,7 +96,11 @@ export class ServiceClient {
 
   /** Fire-and-forget notification (no reply, no breaker): for telemetry such as key usage. */
   emit(subject: string, message: unknown): void {
-    this.client.emit(subject, message).subscribe({ error: () => undefined });
+    try {
+      this.client.emit(subject, message);
+    } catch {
+      // telemetry: dropped
+    }
   }
 
   /** Answers whether the service replies at all (for /readyz), through the breaker. */
@@ -80,34 +127,24 @@ export class ServiceClient {
     }
   }
 
-  async connect(): Promise<void> {
-    await this.client.connect();
-  }
-
-  async close(): Promise<void> {
+  close(): void {
     this.breaker.shutdown();
-    await this.client.close();
   }
 }
 
-/** The gateway's clients of every backend service, created once and closed on shutdown. */
+/** The gateway's clients of every backend service, created once; their breakers stop on shutdown. */
 @Injectable()
-export class ServiceClients implements OnModuleInit, OnApplicationShutdown {
+export class ServiceClients implements OnApplicationShutdown {
   readonly keyRegistry: ServiceClient;
   readonly rateLimiter: ServiceClient;
   readonly budgetLedger: ServiceClient;
   readonly auditAttestation: ServiceClient;
 
-  constructor(@Inject(LOGGER) logger: Logger) {
-    const config = readConfig(['NATS_URL', 'KEYLEDGER_RPC_TIMEOUT_MS', 'KEYLEDGER_BREAKER_RESET_MS']);
+  constructor(@Inject(LOGGER) logger: Logger, @Inject(NATS_CONNECTION) nats: NatsConnection) {
+    const config = readConfig(['KEYLEDGER_RPC_TIMEOUT_MS', 'KEYLEDGER_BREAKER_RESET_MS']);
+    const requester = new NatsRequester(nats);
     const make = (service: ServiceName) =>
-      new ServiceClient(
-        service,
-        new ClientNats({ servers: [config.NATS_URL], name: `gateway->${service}`, maxReconnectAttempts: -1 }),
-        config.KEYLEDGER_RPC_TIMEOUT_MS,
-        config.KEYLEDGER_BREAKER_RESET_MS,
-        logger,
-      );
+      new ServiceClient(service, requester, config.KEYLEDGER_RPC_TIMEOUT_MS, config.KEYLEDGER_BREAKER_RESET_MS, logger);
     this.keyRegistry = make(Services.keyRegistry);
     this.rateLimiter = make(Services.rateLimiter);
     this.budgetLedger = make(Services.budgetLedger);
@@ -118,11 +155,7 @@ export class ServiceClients implements OnModuleInit, OnApplicationShutdown {
     return [this.keyRegistry, this.rateLimiter, this.budgetLedger, this.auditAttestation];
   }
 
-  async onModuleInit() {
-    await Promise.all(this.all.map((c) => c.connect()));
-  }
-
-  async onApplicationShutdown() {
-    await Promise.all(this.all.map((c) => c.close()));
+  onApplicationShutdown() {
+    for (const client of this.all) client.close();
   }
 }

@@ -80,7 +80,7 @@ describe('LogProcessor (real Postgres)', () => {
     return pool;
   }
 
-  function processor(options: Partial<LogProcessorOptions> & Pick<LogProcessorOptions, 'name' | 'db' | 'handle'>): LogProcessor {
+  function processor(options: Partial<LogProcessorOptions> & Pick<LogProcessorOptions, 'name' | 'db'>): LogProcessor {
     const p = new LogProcessor({ batchSize: 10, pollIntervalMs: 10, leaseRetryMs: 50, ...options });
     processors.push(p);
     return p;
@@ -330,6 +330,65 @@ describe('LogProcessor (real Postgres)', () => {
     expect(received.map((e) => e.id)).toEqual(later.map((e) => e.id));
     expect(second.state.checkpoint).toEqual(checkpointOf(later[later.length - 1]));
     await expectExactlyOnce(name);
+  });
+
+  it('passes over the events it does not handle without a transaction, and stores that checkpoint lazily and on stop', async () => {
+    const name = 'projector-filtered';
+    await appendEvents('ignored', 25);
+    const {
+      events: [wanted],
+    } = await store.append('wanted', 0, [{ type: 'Wanted', data: {} }], meta);
+    await appendEvents('ignored-after', 15);
+    const log = await logInOrder();
+    const handled: EventRow[] = [];
+    const filtered = processor({
+      name,
+      db: poolFor('filtered'),
+      idleCheckpointMs: 60_000,
+      handles: (event) => event.type === 'Wanted',
+      handle: async (events, trx) => {
+        handled.push(...events);
+        for (const event of events) await applyEvent(trx, name, event, 'filtered');
+      },
+    });
+    filtered.start();
+    await waitFor(() => filtered.state.checkpoint?.position === log[log.length - 1].position, 'the processor to pass over the whole log');
+    expect(handled.map((e) => e.id)).toEqual([wanted.id]);
+    // Stored with the batch that had work (events 21–30 of 41, in batches of 10); the ignored
+    // batches after it only in memory, for now.
+    expect(log[25].id).toBe(wanted.id);
+    expect(await readCheckpoint(db, name)).toEqual(checkpointOf(log[29]));
+    await filtered.stop();
+    expect(await readCheckpoint(db, name)).toEqual(checkpointOf(log[log.length - 1]));
+    expect(await projectionRows(name)).toEqual([{ event_id: wanted.id, times: 1, applied_by: 'filtered' }]);
+  });
+
+  it('delivers outside a transaction and moves the checkpoint only once a delivery returned', async () => {
+    const name = 'relay-like';
+    await appendEvents('delivered', 25);
+    const log = await logInOrder();
+    const delivered: string[] = [];
+    let failOnce = true;
+    const errors: unknown[] = [];
+    const relay = processor({
+      name,
+      db: poolFor('deliver'),
+      onError: (e) => errors.push(e),
+      deliver: async (events) => {
+        // Outside a transaction: nothing of the batch is open on the connection.
+        if (failOnce && delivered.length > 0) {
+          failOnce = false;
+          throw new Error('delivery failed');
+        }
+        delivered.push(...events.map((e) => e.id));
+      },
+    });
+    relay.start();
+    await waitFor(() => checkpointReaches(name, log[log.length - 1]), 'the relay to deliver everything');
+    expect(errors).toHaveLength(1);
+    // The failed batch was delivered again, whole, after the retry; nothing was skipped.
+    expect([...new Set(delivered)]).toEqual(log.map((e) => e.id));
+    expect(delivered).toHaveLength(log.length);
   });
 
   /** A value of the default Prometheus registry, as a scrape would show it (undefined: not reported). */

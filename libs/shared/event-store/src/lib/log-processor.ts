@@ -8,7 +8,21 @@ export interface LogProcessorOptions {
   name: string;
   db: Kysely<any>;
   /** Handles one batch inside the transaction that also moves the checkpoint. */
-  handle: (events: readonly EventRow[], trx: Transaction<any>) => Promise<void>;
+  handle?: (events: readonly EventRow[], trx: Transaction<any>) => Promise<void>;
+  /**
+   * Instead of `handle`, for a processor whose effects are outside this database (the outbox relay
+   * publishes): no transaction around the batch; the checkpoint moves once `deliver` returns, so a
+   * crash in between delivers the batch again.
+   */
+  deliver?: (events: readonly EventRow[]) => Promise<void>;
+  /**
+   * The events the processor acts on (default: all). A batch with none of them is passed over
+   * without a transaction; its checkpoint is stored at most every `idleCheckpointMs`, since passing
+   * over it again after a crash changes nothing.
+   */
+  handles?: (event: EventRow) => boolean;
+  /** How often a checkpoint that only passed over events the processor ignores is stored (default 1000). */
+  idleCheckpointMs?: number;
   batchSize?: number;
   /** How long to wait before looking again when the log had nothing new. */
   pollIntervalMs?: number;
@@ -34,8 +48,11 @@ export interface LogProcessorStatus {
  * Follows the log in order and hands each batch to `handle`. Only one instance per name runs at a
  * time: the lease is a session advisory lock held on the connection that also runs the batches, so
  * losing the connection loses the lease and aborts the batch together. The checkpoint is written in
- * the batch's transaction (compare-and-set), so a crash mid-batch leaves the batch undone and it is
- * read again from the checkpoint on restart: nothing skipped, nothing applied twice.
+ * the batch's transaction (compare-and-set against the checkpoint this leader last stored, read once
+ * when it takes the lease), so a crash mid-batch leaves the batch undone and it is read again from
+ * the checkpoint on restart: nothing skipped, nothing applied twice. Looking at the log is one
+ * statement outside any transaction: an idle poll costs one round trip, and a transaction is opened
+ * only for a batch there is something to do with.
  */
 export class LogProcessor {
   private running = false;
@@ -45,6 +62,9 @@ export class LogProcessor {
   private readonly status: LogProcessorStatus;
 
   constructor(private readonly options: LogProcessorOptions) {
+    if ((options.handle === undefined) === (options.deliver === undefined)) {
+      throw new Error(`processor ${options.name}: give either handle or deliver`);
+    }
     this.status = { name: options.name, leader: false, checkpoint: null, lastBatchAt: null };
   }
 
@@ -120,42 +140,72 @@ export class LogProcessor {
   }
 
   private async leadWhileRunning(conn: Kysely<any>): Promise<void> {
-    while (this.running) {
-      const handled = await this.processBatch(conn);
-      const partial = handled < (this.options.batchSize ?? 500);
-      if ((handled === 0 || (partial && this.options.gatherBatches)) && this.running) await this.sleep(this.options.pollIntervalMs ?? 50);
+    const saved = await readCheckpoint(conn, this.options.name);
+    const leader: Leader = { conn, stored: saved, at: saved ?? LOG_START, storedAtMs: Date.now() };
+    this.status.checkpoint = leader.at;
+    try {
+      while (this.running) {
+        const handled = await this.processBatch(leader);
+        const partial = handled < (this.options.batchSize ?? 500);
+        if ((handled === 0 || (partial && this.options.gatherBatches)) && this.running) await this.sleep(this.options.pollIntervalMs ?? 50);
+      }
+    } finally {
+      // A checkpoint only passed over in memory is stored on the way out (best effort: if this
+      // fails, the next leader passes over the same events again, which changes nothing).
+      if (!sameCheckpoint(leader.stored, leader.at)) await this.storeCheckpoint(leader, conn).catch(() => undefined);
     }
   }
 
-  /** Processes one batch; returns how many events it handled. */
-  private async processBatch(conn: Kysely<any>): Promise<number> {
-    const batch = await conn.transaction().execute(async (trx) => {
-      const db = trx as Transaction<EventStoreDatabase>;
-      const saved = await db
-        .selectFrom('processor_checkpoints')
-        .select(['transaction_id', 'position'])
-        .where('name', '=', this.options.name)
-        .executeTakeFirst();
-      const from: LogCheckpoint = saved ? { transactionId: saved.transaction_id, position: saved.position } : LOG_START;
-      const events = await readLogAfter(trx, from, this.options.batchSize ?? 500);
-      if (events.length === 0) return { handled: 0, checkpoint: from };
-      await this.options.handle(events, trx);
-      const to = checkpointOf(events[events.length - 1]);
-      const moved = await sql`
-        insert into processor_checkpoints as c (name, transaction_id, position, updated_at)
-        values (${this.options.name}, ${to.transactionId}::xid8, ${to.position}, now())
-        on conflict (name) do update
-          set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()
-          where c.transaction_id = ${from.transactionId}::xid8 and c.position = ${from.position}`.execute(trx);
-      if (Number(moved.numAffectedRows ?? 0) !== 1) {
-        throw new Error(`processor ${this.options.name}: checkpoint moved underneath us; batch rolled back`);
-      }
-      return { handled: events.length, checkpoint: to };
-    });
-    // Reported only once committed: a failed commit must not show a checkpoint that was never stored.
-    this.status.checkpoint = batch.checkpoint;
-    if (batch.handled > 0) this.status.lastBatchAt = new Date();
-    return batch.handled;
+  /** Processes one batch; returns how many events it read. */
+  private async processBatch(leader: Leader): Promise<number> {
+    const from = leader.at;
+    const events = await readLogAfter(leader.conn, from, this.options.batchSize ?? 500);
+    if (events.length === 0) return 0;
+    const to = checkpointOf(events[events.length - 1]);
+    const { handle, deliver, handles } = this.options;
+    const relevant = handles ? events.filter(handles) : events;
+    if (relevant.length === 0) {
+      leader.at = to;
+      if (Date.now() - leader.storedAtMs >= (this.options.idleCheckpointMs ?? 1000)) await this.storeCheckpoint(leader, leader.conn);
+    } else if (deliver) {
+      await deliver(relevant);
+      leader.at = to;
+      await this.storeCheckpoint(leader, leader.conn);
+    } else if (handle) {
+      await leader.conn.transaction().execute(async (trx) => {
+        await handle(relevant, trx);
+        await this.storeCheckpoint({ ...leader, at: to }, trx);
+      });
+      // Moved only once committed: a failed commit must not leave a checkpoint that was never stored.
+      leader.at = to;
+      leader.stored = to;
+      leader.storedAtMs = Date.now();
+    }
+    this.status.checkpoint = leader.at;
+    if (relevant.length > 0) this.status.lastBatchAt = new Date();
+    return events.length;
+  }
+
+  /**
+   * Stores `leader.at`, compare-and-set against what this leader stored last: if anyone else moved
+   * the checkpoint meanwhile, the write (and the batch's transaction with it) fails.
+   */
+  private async storeCheckpoint(leader: Leader, db: Kysely<EventStoreDatabase>): Promise<void> {
+    const { stored, at } = leader;
+    const moved = stored
+      ? await sql`
+          update processor_checkpoints
+          set transaction_id = ${at.transactionId}::xid8, position = ${at.position}, updated_at = now()
+          where name = ${this.options.name} and transaction_id = ${stored.transactionId}::xid8 and position = ${stored.position}`.execute(db)
+      : await sql`
+          insert into processor_checkpoints (name, transaction_id, position, updated_at)
+          values (${this.options.name}, ${at.transactionId}::xid8, ${at.position}, now())
+          on conflict (name) do nothing`.execute(db);
+    if (Number(moved.numAffectedRows ?? 0) !== 1) {
+      throw new Error(`processor ${this.options.name}: checkpoint moved underneath us; batch rolled back`);
+    }
+    leader.stored = at;
+    leader.storedAtMs = Date.now();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -168,6 +218,18 @@ export class LogProcessor {
       this.wake = done;
     });
   }
+}
+
+/** What the leading instance knows: its connection, the checkpoint it stored last, and where it is. */
+interface Leader {
+  conn: Kysely<EventStoreDatabase>;
+  stored: LogCheckpoint | null;
+  at: LogCheckpoint;
+  storedAtMs: number;
+}
+
+function sameCheckpoint(a: LogCheckpoint | null, b: LogCheckpoint): boolean {
+  return a !== null && a.transactionId === b.transactionId && a.position === b.position;
 }
 
 /** Reads a processor's stored checkpoint (for lag metrics and tests). */

@@ -195,4 +195,21 @@ describe('outbox relay (real Postgres and NATS JetStream)', () => {
     expect(info.config.duplicate_window).toBe(10 * 60 * 1_000_000_000);
     expect(info.state.messages).toBe(held);
   });
+
+  it('a batch JetStream does not acknowledge (no stream takes the subject) fails, and the checkpoint waits for it', async () => {
+    await startRelay();
+    await store.append('key-k1', 3, [{ type: 'KeyRenamed', data: { name: 'acknowledged' } }], meta);
+    let log = await logInOrder();
+    await waitFor(() => relayCaughtUp(log), 'the relay to publish a batch (and so to have made sure of its stream)');
+    await jsm.streams.delete(streamName);
+    const errorsBefore = relayErrors.length;
+    await store.append('key-k1', 4, [{ type: 'KeyRenamed', data: { name: 'unacknowledged' } }], meta);
+    await waitFor(() => relayErrors.length > errorsBefore, 'the unacknowledged batch to fail');
+    expect(await readCheckpoint(db, OUTBOX_RELAY)).toEqual(checkpointOf(log[log.length - 1]));
+
+    await ensureEventsJetStream(nc, { streamName, subjectPrefix });
+    log = await logInOrder();
+    await waitFor(() => relayCaughtUp(log), 'the relay to deliver it once a stream takes it');
+    expect((await storedMessages()).map((m) => m.header.get('Nats-Msg-Id'))).toEqual([log[log.length - 1].id]);
+  });
 });

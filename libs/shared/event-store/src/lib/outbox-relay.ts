@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { JetStreamManager, NatsConnection, NatsError, JSONCodec, StreamConfig } from 'nats';
+import { createInbox, headers as natsHeaders, JetStreamManager, Msg, NatsConnection, NatsError, JSONCodec, StreamConfig, Subscription } from 'nats';
 import type { EventRow } from './database';
 import { streamCategory } from './event-store';
 import { LogProcessor } from './log-processor';
@@ -79,6 +79,77 @@ export async function ensureEventsJetStream(nc: NatsConnection, options: EventsJ
 }
 
 const codec = JSONCodec<EventNotification>();
+const ackCodec = JSONCodec<{ stream?: string; seq?: number; error?: { code?: number; description?: string } }>();
+
+/** How long a batch waits for JetStream's acknowledgements (nats.js's JetStream default). */
+const ACK_TIMEOUT_MS = 5_000;
+
+/**
+ * Publishes batches to JetStream and waits for every acknowledgement, over one reply subscription
+ * kept for the relay's life and one timer per batch. (`js.publish` makes a request of each message:
+ * a reply token, a timer, a promise chain and two error objects each, which was most of what
+ * relaying an event cost.) The messages carry what `js.publish` sends: `Nats-Msg-Id`, by which
+ * JetStream drops duplicates, and `Nats-Expected-Stream`; an ack from another stream, an error
+ * ack, no responders or a timeout fail the batch.
+ */
+class JetStreamBatchPublisher {
+  private readonly inbox = createInbox();
+  private subscription: Subscription | null = null;
+  private readonly waiting = new Map<string, (error: Error | null) => void>();
+  private nextToken = 0;
+
+  constructor(
+    private readonly nats: NatsConnection,
+    private readonly streamName: string,
+  ) {}
+
+  async publish(messages: readonly { subject: string; data: Uint8Array; msgId: string }[]): Promise<void> {
+    if (this.subscription === null || this.subscription.isClosed()) {
+      this.subscription = this.nats.subscribe(`${this.inbox}.*`, { callback: (_error, msg) => this.acknowledged(msg) });
+    }
+    const acks = messages.map(({ subject, data, msgId }) => {
+      const token = String(++this.nextToken);
+      const acked = new Promise<Error | null>((resolve) => this.waiting.set(token, resolve));
+      const h = natsHeaders();
+      h.set('Nats-Msg-Id', msgId);
+      h.set('Nats-Expected-Stream', this.streamName);
+      this.nats.publish(subject, data, { reply: `${this.inbox}.${token}`, headers: h });
+      return { token, acked };
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<Error>((resolve) => {
+      timer = setTimeout(() => resolve(new Error(`JetStream did not acknowledge ${messages.length} message(s) within ${ACK_TIMEOUT_MS} ms`)), ACK_TIMEOUT_MS);
+    });
+    try {
+      for (const { acked } of acks) {
+        const error = await Promise.race([acked, timedOut]);
+        if (error) throw error;
+      }
+    } finally {
+      clearTimeout(timer);
+      for (const { token } of acks) this.waiting.delete(token);
+    }
+  }
+
+  private acknowledged(msg: Msg): void {
+    const token = msg.subject.slice(this.inbox.length + 1);
+    const settle = this.waiting.get(token);
+    if (!settle) return; // a late ack of a batch that already failed
+    this.waiting.delete(token);
+    if (msg.headers?.hasError) {
+      settle(new Error(`JetStream refused the message: ${msg.headers.code} ${msg.headers.description}`));
+      return;
+    }
+    try {
+      const ack = ackCodec.decode(msg.data);
+      if (ack.error) settle(new Error(`JetStream refused the message: ${ack.error.code ?? ''} ${ack.error.description ?? ''}`));
+      else if (ack.stream !== this.streamName) settle(new Error(`acknowledged by stream ${String(ack.stream)}, expected ${this.streamName}`));
+      else settle(null);
+    } catch (error) {
+      settle(error as Error);
+    }
+  }
+}
 
 /**
  * The outbox relay: a log processor that publishes every committed event to JetStream with the
@@ -99,7 +170,7 @@ export function createOutboxRelay(
 ): LogProcessor {
   const streamName = options.streamName ?? EVENTS_JETSTREAM;
   const subjectPrefix = options.subjectPrefix ?? EVENTS_SUBJECT_PREFIX;
-  const js = options.nats.jetstream();
+  const publisher = new JetStreamBatchPublisher(options.nats, streamName);
   let streamReady = false;
   return new LogProcessor({
     name: options.name ?? OUTBOX_RELAY,
@@ -108,20 +179,15 @@ export function createOutboxRelay(
     pollIntervalMs: options.pollIntervalMs,
     leaseRetryMs: options.leaseRetryMs,
     onError: options.onError,
-    handle: async (events) => {
+    // Publishing writes nothing here: no transaction around it, the checkpoint moves after the acks.
+    deliver: async (events) => {
       if (!streamReady) {
         await ensureEventsJetStream(options.nats, { streamName, subjectPrefix });
         streamReady = true;
       }
-      // Sent in log order on one connection, so JetStream stores them in log order. `msgID` sets the
-      // Nats-Msg-Id header; `expect.streamName` fails the batch if another stream captured the subject.
-      await Promise.all(
-        events.map((event) =>
-          js.publish(eventSubject(event, subjectPrefix), codec.encode(toNotification(event)), {
-            msgID: event.id,
-            expect: { streamName },
-          }),
-        ),
+      // Sent in log order on one connection, so JetStream stores them in log order.
+      await publisher.publish(
+        events.map((event) => ({ subject: eventSubject(event, subjectPrefix), data: codec.encode(toNotification(event)), msgId: event.id })),
       );
     },
   });

@@ -68,8 +68,10 @@ export class InfrastructureModule {
       },
       {
         provide: NATS_CONNECTION,
+        // noAsyncTraces: a request (a JetStream publish of the outbox relay, too) would otherwise capture
+        // two stack traces up front for an error it almost never throws.
         useFactory: () =>
-          connect({ servers: config.NATS_URL, name: options.service, maxReconnectAttempts: -1, reconnectTimeWait: 250 }),
+          connect({ servers: config.NATS_URL, name: options.service, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true }),
       },
       { provide: EventStore, useFactory: (db: Kysely<any>) => new EventStore(db), inject: [DB] },
       { provide: RUN_OUTBOX_RELAY, useValue: options.outboxRelay ?? false },
