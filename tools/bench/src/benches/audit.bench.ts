@@ -8,7 +8,6 @@ import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, L
 import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } from '@keyledger/keys-data-access';
 import * as os from 'node:os';
 import { FromChainer, ToChainer } from '@keyledger/audit-feature';
-import { readConfig } from '@keyledger/config';
 import { Bench, BenchContext, PhaseResult, measure, positiveInt, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
 
@@ -210,13 +209,6 @@ async function verifySinceCheckpoint(db: Kysely<any>, key: ReturnType<typeof par
   return { first_call: first, events_appended_since: more, next_call: next };
 }
 
-function niceValue(raw: unknown, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 19) throw new UsageError(`--chainer-nice must be an integer from 0 to 19, got ${String(raw)}`);
-  return n;
-}
-
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -227,8 +219,8 @@ const median = (values: readonly number[]) => {
  * The chainer on a thread of its own (chainer-thread.ts: audit-attestation's chainer thread), running
  * from the moment it is made; `close` stops it (lease released) and ends the thread.
  */
-function chainerThread(databaseUrl: string, signingSeed: string, nice: number) {
-  const worker = new Worker(join(__dirname, '../../thread.cjs'), { workerData: { module: join(__dirname, '../chainer-thread.ts'), databaseUrl, signingSeed, nice } });
+function chainerThread(databaseUrl: string, signingSeed: string) {
+  const worker = new Worker(join(__dirname, '../../thread.cjs'), { workerData: { module: join(__dirname, '../chainer-thread.ts'), databaseUrl, signingSeed } });
   const failed = new Promise<never>((_, reject) => worker.once('error', reject));
   worker.on('message', (message: FromChainer) => {
     if (message.type === 'log' && message.level === 'warn') console.error(`[chainer] ${message.message} ${JSON.stringify(message.fields)}`);
@@ -255,7 +247,7 @@ function chainerThread(databaseUrl: string, signingSeed: string, nice: number) {
  */
 async function chainerCost(
   context: BenchContext,
-  options: { writers: number; batch: number; rounds: number; signingSeed: string; chainerNice: number },
+  options: { writers: number; batch: number; rounds: number; signingSeed: string },
 ): Promise<Record<string, unknown>> {
   const { writers, batch, rounds } = options;
   const load = { workers: writers, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds };
@@ -273,7 +265,7 @@ async function chainerCost(
     await migrateToLatest(db, [eventStoreMigrations, auditMigrations]);
     const plainStore = new EventStore(plainDb);
     const store = new EventStore(db);
-    chainer = chainerThread(database.url, options.signingSeed, options.chainerNice);
+    chainer = chainerThread(database.url, options.signingSeed);
     const without: PhaseResult[] = [];
     const withChainer: PhaseResult[] = [];
     const lags: number[] = [];
@@ -306,7 +298,6 @@ async function chainerCost(
     const chainedWithCatchUp = withChainer.reduce((sum, r) => sum + r.units, 0) / chargedSeconds;
     return {
       rounds,
-      chainer_thread_nice: options.chainerNice,
       order: 'ABBA: without/with, then with/without, alternating',
       without_chainer: without.map(phase),
       with_chainer: withChainer.map(phase),
@@ -342,8 +333,6 @@ export const auditBench: Bench = {
     only: { type: 'string' },
     'replay-batch': { type: 'string' },
     'replay-flush': { type: 'string' },
-    /** Nice value of the chainer's thread; default: the service's (KEYLEDGER_AUDIT_CHAINER_NICE's default). */
-    'chainer-nice': { type: 'string' },
     rounds: { type: 'string' },
   },
   async run(context: BenchContext) {
@@ -356,14 +345,13 @@ export const auditBench: Bench = {
     if (only !== undefined && only !== 'replay') throw new UsageError(`--only takes "replay", got ${String(only)}`);
     const replayOnly = only === 'replay';
     const rounds = positiveInt(context.flags, 'rounds', 3);
-    const chainerNice = niceValue(context.flags['chainer-nice'], readConfig(['KEYLEDGER_AUDIT_CHAINER_NICE'], {}).KEYLEDGER_AUDIT_CHAINER_NICE);
     const signingSeed = generateSigningSeed();
     const key = parseSigningKey(signingSeed);
 
     // Part 1: appends with and without the chainer, in databases of their own.
     const appends: Record<string, unknown> = replayOnly
       ? { skipped: '--only replay' }
-      : await chainerCost(context, { writers, batch, rounds, signingSeed, chainerNice });
+      : await chainerCost(context, { writers, batch, rounds, signingSeed });
 
     // Part 2: a generated log of `total` events of every service: chain, verify, replay.
     const database = await createBenchDatabase(context.pgServerUrl, 'audit_log');

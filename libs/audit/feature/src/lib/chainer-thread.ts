@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import { readConfig } from '@keyledger/config';
@@ -15,8 +14,6 @@ export interface ChainerOptions {
   key: KeyObject;
   policy: CheckpointPolicy;
   pollMs: number;
-  /** Nice value of the chainer's thread (Linux keeps one per thread): 0 shares the CPU evenly. */
-  nice: number;
 }
 
 /** What the service's main thread and the chainer thread say to each other. */
@@ -28,7 +25,7 @@ export type FromChainer =
 
 export function chainerOptionsFromConfig(env: Record<string, string | undefined> = process.env): ChainerOptions {
   const config = readConfig(
-    ['DATABASE_URL', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS', 'KEYLEDGER_PROCESSOR_POLL_MS', 'KEYLEDGER_AUDIT_CHAINER_NICE'],
+    ['DATABASE_URL', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS', 'KEYLEDGER_PROCESSOR_POLL_MS'],
     env,
   );
   return {
@@ -36,7 +33,6 @@ export function chainerOptionsFromConfig(env: Record<string, string | undefined>
     key: readAuditSigningKey(env),
     policy: { everyEvents: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS, everyMs: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS * 1000 },
     pollMs: config.KEYLEDGER_PROCESSOR_POLL_MS,
-    nice: config.KEYLEDGER_AUDIT_CHAINER_NICE,
   };
 }
 
@@ -83,19 +79,13 @@ export function startChainProcessor(db: Kysely<any>, options: ChainerOptions, lo
 }
 
 /**
- * The chainer thread's body. Hashing every event is CPU work that must not hold up the service's
- * request handling nor, on a busy machine, the writers it follows: on its own thread it never blocks
- * the main event loop, and at a lower priority (`nice`, per thread on Linux) it takes the CPU that is
- * left over — under saturation the chain falls behind (its lag is a metric) and catches up after.
+ * The chainer thread's body. Hashing a batch of a thousand events takes the CPU for milliseconds on
+ * end; on a thread of its own that never holds up the service's request handling (attestations of
+ * spends, verify, export) on the main event loop.
  */
 export function serveChainerThread(options: ChainerOptions, port: MessagePort, applicationName: string): void {
   const post = (message: FromChainer) => port.postMessage(message);
   const log = (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => post({ type: 'log', level, message, fields });
-  try {
-    setPriority(options.nice); // this thread only
-  } catch (error) {
-    log('warn', 'could not lower the audit chainer thread priority; chaining at normal priority', { err: errorFields(error), nice: options.nice });
-  }
   const db = createDb(options.databaseUrl, { poolSize: 2, applicationName });
   const chain = startChainProcessor(db, options, log);
   port.on('message', (message: ToChainer) => {

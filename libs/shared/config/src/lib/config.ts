@@ -75,8 +75,6 @@ const settings = {
   KEYLEDGER_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
   KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS: z.coerce.number().int().min(1).max(10_000_000).default(1000),
   KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
-  /** The audit chainer thread's nice value (0–19): how readily it gives the CPU to request handling. */
-  KEYLEDGER_AUDIT_CHAINER_NICE: z.coerce.number().int().min(0).max(19).default(10),
 } as const;
 
 export type SettingName = keyof typeof settings;
