@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { canonicalJson } from './canonical-json';
-import { GENESIS_HASH, HASHED_MEMBERS, HashedEventFields, canonicalEventJson, chainHash, hashedDocument } from './event-hash';
+import { GENESIS_HASH, HashedEventFields, canonicalEventJson, chainHash, hashedDocument } from './event-hash';
 
 /** Any events row as Postgres hands it over: JSONB data and metadata of any shape, any strings. */
 const anyEvent: fc.Arbitrary<HashedEventFields> = fc.record({
@@ -28,8 +28,9 @@ describe('the hashed document of an event', () => {
   });
 
   it('names exactly the members of hashedDocument, in RFC 8785 order', () => {
-    const names = Object.keys(hashedDocument({ position: 1, id: 'i', stream: 's', stream_version: 1, type: 't', schema_version: 1, data: {}, metadata: {}, org_id: null, recorded_at: new Date(0) }));
-    expect([...HASHED_MEMBERS]).toEqual([...names].sort());
+    const event: HashedEventFields = { position: 1, id: 'i', stream: 's', stream_version: 1, type: 't', schema_version: 1, data: {}, metadata: {}, org_id: null, recorded_at: new Date(0) };
+    const names = Object.keys(hashedDocument(event));
+    expect(Object.keys(JSON.parse(canonicalEventJson(event)))).toEqual([...names].sort());
   });
 
   it('gives the hash chains were built with (a pinned vector)', () => {

@@ -45,12 +45,6 @@ export function hashedDocument(event: HashedEventFields): Record<string, unknown
 }
 
 /**
- * The member names of the hashed document in RFC 8785 order (sorted by UTF-16 code units; all ASCII).
- * A test checks this list against the members `hashedDocument` returns.
- */
-export const HASHED_MEMBERS = ['data', 'id', 'metadata', 'org_id', 'position', 'recorded_at', 'schema_version', 'stream', 'stream_version', 'type'] as const;
-
-/**
  * The RFC 8785 canonical JSON of the hashed document, byte for byte what `canonicalize(hashedDocument(event))`
  * gives (a property test holds the two equal), in a third of the time: the ten member names are
  * fixed, so their order is too, and only the members' values go through `canonicalize` — above all
