@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Kysely, sql } from 'kysely';
 import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain, verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
+import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, readChainSource, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain, verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
 import { BUDGET_READ_MODEL_TABLES, BUDGET_TABLES, budgetMigrations, budgetProjection } from '@keyledger/budget-data-access';
-import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint, readLogAfter } from '@keyledger/event-store';
+import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint } from '@keyledger/event-store';
 import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } from '@keyledger/keys-data-access';
 import * as os from 'node:os';
 import { FromChainer, ToChainer } from '@keyledger/audit-feature';
@@ -143,7 +143,7 @@ async function chainAll(db: Kysely<any>, log: (m: string) => void): Promise<{ ev
   let events = 0;
   for (;;) {
     const batch = await db.transaction().execute(async (trx) => {
-      const rows = await readLogAfter(trx, from, 5_000);
+      const rows = await readChainSource(trx, from, 5_000);
       await chainEvents(trx, rows);
       return rows;
     });
@@ -197,7 +197,7 @@ async function verifySinceCheckpoint(db: Kysely<any>, key: ReturnType<typeof par
   // The gap-safe read waits out transactions open elsewhere on the server.
   while ((await unchainedEvents(db)) > 0) {
     const batch = await db.transaction().execute(async (trx) => {
-      const rows = await readLogAfter(trx, from, 5_000);
+      const rows = await readChainSource(trx, from, 5_000);
       await chainEvents(trx, rows);
       return rows;
     });

@@ -1,10 +1,10 @@
 import { Kysely, sql } from 'kysely';
 import { Client } from 'pg';
 import { chainHash, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogProcessor, migrateToLatest, readLogAfter } from '@keyledger/event-store';
+import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogProcessor, migrateToLatest } from '@keyledger/event-store';
 import { createTestDatabase, TestDatabase, waitFor } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
-import { chainEvents, listCheckpoints, signHeadIfDue } from './chain.store';
+import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signHeadIfDue } from './chain.store';
 import { verifyStoredChain } from './stored-chain';
 
 const meta: EventMetadata = { request_id: 'req_1', actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1' };
@@ -27,9 +27,10 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
 
   it('chains in gap-safe log order: an event whose transaction commits late is chained in its place, never skipped', async () => {
     const store = new EventStore(db);
-    const chainer = new LogProcessor({
+    const chainer = new LogProcessor<ChainSourceRow>({
       name: 'audit-chain',
       db,
+      columns: CHAIN_SOURCE_COLUMNS,
       pollIntervalMs: 10,
       handle: async (events, trx) => {
         await chainEvents(trx, events);
@@ -102,6 +103,36 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
         and attname not in ('hash', 'prev_hash') order by attname`.execute(db);
     expect(guarded.rows).toEqual(columns.rows);
   });
+  it('hashes the text it reads as the verifier hashes the parsed row: JSON of any shape, recorded_at to the microsecond, any session time zone', async () => {
+    const data = [
+      { name: 'é €\u0001"\\ \u2028', n: 1.5e-7, big: 1e21, neg: -0, exp: 123456789.125, '10': 'x', '9': 'y', '': null, nested: { b: [1, null, true, 'z'], a: {} } },
+      { amount: 1.5, scale: 2.5, list: [[], [{}], 'ü'], emoji: '😀', key_ü: 1, KEY: 2 },
+      [1, '2', [3]],
+      'just a string',
+      42,
+    ];
+    // Microsecond fractions around the millisecond boundaries, and offsets that are not UTC.
+    const times = ['2026-11-22 10:00:00.999999+00', '2026-11-22 10:00:00.000001+00', '2026-03-08 02:30:00.1235-05', '1999-12-31 23:59:59.9995+05:30', '2026-06-01 00:00:00+00', '2026-11-22 23:59:59.000999-09:30'];
+    let version = 0;
+    for (const at of times) {
+      for (const value of data) {
+        version += 1;
+        await sql`
+          insert into events (stream, stream_version, type, data, metadata, org_id, recorded_at)
+          values ('agent-shapes', ${version}, 'AgentUpdated', ${JSON.stringify(value)}::jsonb, ${JSON.stringify({ ...meta, request_id: `req_${version % 3}` })}::jsonb, null, ${at}::timestamptz)`.execute(db);
+      }
+    }
+    await db.transaction().execute(async (trx) => {
+      // The chainer's own session may run in any time zone; what it hashes must not change.
+      await sql`set local timezone = 'America/St_Johns'`.execute(trx);
+      const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirstOrThrow();
+      const rows = await readChainSource(trx, { transactionId: String(head.transaction_id), position: head.position }, 1000);
+      expect(rows).toHaveLength(times.length * data.length);
+      await chainEvents(trx, rows);
+    });
+    // The verifier reads the rows through pg's parsers (JSON values, a Date) and recomputes every hash.
+    expect(await verifyStoredChain(db)).toMatchObject({ ok: true, events_verified: 62 + times.length * data.length, events_pending: 0 });
+  });
 });
 
 describe('moving the chain out of the events rows (migration 0006)', () => {
@@ -145,7 +176,7 @@ describe('moving the chain out of the events rows (migration 0006)', () => {
       async () => {
         await db.transaction().execute(async (trx) => {
           const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirstOrThrow();
-          await chainEvents(trx, await readLogAfter(trx, { transactionId: String(head.transaction_id), position: head.position }, 100));
+          await chainEvents(trx, await readChainSource(trx, { transactionId: String(head.transaction_id), position: head.position }, 100));
         });
         return (await sql<{ n: number }>`select count(*)::int as n from audit_chain`.execute(db)).rows[0].n === 13;
       },

@@ -1,15 +1,32 @@
 import type { KeyObject } from 'node:crypto';
 import { Kysely, Transaction, sql } from 'kysely';
-import { Canonicalize, Checkpoint, GENESIS_HASH, canonicalJson, chainHash, signCheckpoint } from '@keyledger/audit-domain';
-import type { EventRow } from '@keyledger/event-store';
+import { ChainHasher, Checkpoint, GENESIS_HASH, StoredEventText, signCheckpoint } from '@keyledger/audit-domain';
+import { LogCheckpoint, LogRow, readLogAfter } from '@keyledger/event-store';
 import type { AuditDatabase, CheckpointRow } from './database';
+
+/** An events row as the chainer reads it (see StoredEventText) with its place in log order. */
+export type ChainSourceRow = StoredEventText & LogRow;
+
+/**
+ * The chainer's select list: the hashed columns, with `data` and `metadata` as JSON text (parsed
+ * once, for canonicalizing) and `recorded_at` formatted by Postgres as the hashed document has it —
+ * ISO 8601 in UTC, milliseconds truncated, as a JavaScript Date of the column would give it.
+ */
+export const CHAIN_SOURCE_COLUMNS = sql`position, id, stream, stream_version, type, schema_version,
+  data::text as data_json, metadata::text as metadata_json, org_id,
+  to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at_iso, transaction_id`;
+
+/** The next events to chain after `after`, in gap-safe log order (readLogAfter). */
+export function readChainSource(db: Kysely<any>, after: LogCheckpoint, limit: number): Promise<ChainSourceRow[]> {
+  return readLogAfter<ChainSourceRow>(db, after, limit, CHAIN_SOURCE_COLUMNS);
+}
 
 /**
  * Chains one batch of events, handed over in log order by the chainer's LogProcessor in the
  * transaction that also moves its checkpoint: each event gets a link in audit_chain with prev_hash
  * (the head so far) and hash = SHA-256(prev_hash ‖ canonical JSON). The events rows are not touched.
  */
-export async function chainEvents(trx: Transaction<any>, events: readonly EventRow[], canonicalize: Canonicalize = canonicalJson): Promise<void> {
+export async function chainEvents(trx: Transaction<any>, events: readonly ChainSourceRow[], hasher = new ChainHasher()): Promise<void> {
   if (events.length === 0) return;
   const db = trx as Transaction<AuditDatabase>;
   const head = await db.selectFrom('audit_chain_head').selectAll().forUpdate().executeTakeFirst();
@@ -19,7 +36,7 @@ export async function chainEvents(trx: Transaction<any>, events: readonly EventR
   prev.copy(hashes, 0);
   const positions: number[] = [];
   events.forEach((event, i) => {
-    prev = chainHash(prev, event, canonicalize);
+    prev = hasher.hash(prev, event);
     prev.copy(hashes, (i + 1) * 32);
     positions.push(event.position);
   });

@@ -1,9 +1,9 @@
 import { Kysely, sql } from 'kysely';
 import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { checkpointOf, createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, migrateToLatest, readLogAfter } from '@keyledger/event-store';
+import { checkpointOf, createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, migrateToLatest } from '@keyledger/event-store';
 import { createTestDatabase, TestDatabase } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
-import { chainEvents, signHeadIfDue } from './chain.store';
+import { chainEvents, readChainSource, signHeadIfDue } from './chain.store';
 import { verifyStoredChain, verifyStoredChainSinceVerified } from './stored-chain';
 
 // Chaining waits out transactions open anywhere on the shared server: seconds on a busy machine.
@@ -27,7 +27,7 @@ describe('GET /v1/audit/verify’s verification: from the newest verified checkp
     // The gap-safe read waits out transactions open anywhere on the server (other suites share it).
     while ((await unchained()) > 0) {
       const batch = await db.transaction().execute(async (trx) => {
-        const events = await readLogAfter(trx, chained, 10);
+        const events = await readChainSource(trx, chained, 10);
         await chainEvents(trx, events);
         await signHeadIfDue(trx, key, { everyEvents: 10, everyMs: Number.POSITIVE_INFINITY }, new Date());
         return events;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { canonicalJson } from './canonical-json';
-import { GENESIS_HASH, HashedEventFields, canonicalEventJson, chainHash, hashedDocument } from './event-hash';
+import { ChainHasher, GENESIS_HASH, HashedEventFields, StoredEventText, canonicalEventJson, chainHash, hashedDocument } from './event-hash';
 
 /** Any events row as Postgres hands it over: JSONB data and metadata of any shape, any strings. */
 const anyEvent: fc.Arbitrary<HashedEventFields> = fc.record({
@@ -49,6 +49,43 @@ describe('the hashed document of an event', () => {
     const expected = createHash('sha256').update(GENESIS_HASH).update(canonicalJson(hashedDocument(event)), 'utf8').digest('hex');
     expect(chainHash(GENESIS_HASH, event).toString('hex')).toBe(expected);
     expect(expected).toBe(PINNED);
+  });
+});
+
+/** The event as the chainer reads it: JSON text laid out otherwise than canonical (as Postgres lays it out), the ISO timestamp. */
+function asStoredText({ data, metadata, recorded_at, ...rest }: HashedEventFields): StoredEventText {
+  return { ...rest, data_json: JSON.stringify(data, null, 1), metadata_json: JSON.stringify(metadata, null, 1), recorded_at_iso: new Date(recorded_at).toISOString() };
+}
+
+describe('ChainHasher (the chainer hashing events from their stored text)', () => {
+  it('gives chainHash of the parsed event, run after run, whether the metadata repeats or not', () => {
+    const run = fc.array(fc.record({ event: anyEvent, sameMetadataAsBefore: fc.boolean() }), { minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), run, (start, steps) => {
+        const hasher = new ChainHasher();
+        let expected: Buffer = Buffer.from(start);
+        let actual: Buffer = Buffer.from(start);
+        let metadata: unknown = null;
+        for (const { event, sameMetadataAsBefore } of steps) {
+          // The events of one append share their metadata; a hasher that kept a stale one would differ here.
+          const current = { ...event, metadata: sameMetadataAsBefore ? metadata : event.metadata };
+          metadata = current.metadata;
+          expected = chainHash(expected, current);
+          actual = hasher.hash(actual, asStoredText(current));
+          expect(actual.toString('hex')).toBe(expected.toString('hex'));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hashes a prev_hash of any length as it is (a tampered link read back for verification)', () => {
+    const event: HashedEventFields = { position: 1, id: 'i', stream: 's', stream_version: 1, type: 't', schema_version: 1, data: { a: 1 }, metadata: {}, org_id: null, recorded_at: new Date(0) };
+    for (const prev of [Buffer.alloc(0), Buffer.alloc(31, 7), Buffer.alloc(33, 7), Buffer.alloc(40_000, 7)]) {
+      const expected = createHash('sha256').update(prev).update(canonicalEventJson(event), 'utf8').digest('hex');
+      expect(chainHash(prev, event).toString('hex')).toBe(expected);
+      expect(new ChainHasher().hash(prev, asStoredText(event)).toString('hex')).toBe(expected);
+    }
   });
 });
 

@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import type { MessagePort } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import { readConfig } from '@keyledger/config';
-import { CheckpointPolicy, chainEvents, signHeadIfDue } from '@keyledger/audit-data-access';
+import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, CheckpointPolicy, chainEvents, signHeadIfDue } from '@keyledger/audit-data-access';
+import { ChainHasher } from '@keyledger/audit-domain';
 import { createDb, LogProcessor, ProcessorLag } from '@keyledger/event-store';
 import { readAuditSigningKey } from './audit-signing-key';
 
@@ -44,15 +45,17 @@ export function chainerOptionsFromConfig(env: Record<string, string | undefined>
  * seconds by a timer when the head moved and no batch reached N.
  */
 export function startChainProcessor(db: Kysely<any>, options: ChainerOptions, log: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void) {
-  const processor = new LogProcessor({
+  const hasher = new ChainHasher();
+  const processor = new LogProcessor<ChainSourceRow>({
     name: AUDIT_CHAIN_PROCESSOR,
     db,
+    columns: CHAIN_SOURCE_COLUMNS,
     pollIntervalMs: options.pollMs,
     batchSize: 1000,
     // Chaining may lag by a poll interval; in exchange it runs as few, large transactions beside the writers.
     gatherBatches: true,
     handle: async (events, trx) => {
-      await chainEvents(trx, events);
+      await chainEvents(trx, events, hasher);
       // Within a batch only the event count can make a checkpoint due; the timer handles time.
       await signHeadIfDue(trx, options.key, { everyEvents: options.policy.everyEvents, everyMs: Number.POSITIVE_INFINITY }, new Date());
     },

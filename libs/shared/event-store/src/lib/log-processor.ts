@@ -1,26 +1,28 @@
-import { Kysely, Transaction, sql } from 'kysely';
+import { Kysely, RawBuilder, Transaction, sql } from 'kysely';
 import type { EventRow, EventStoreDatabase } from './database';
-import { LOG_START, LogCheckpoint, checkpointOf, readLogAfter } from './log-reader';
+import { LOG_START, LogCheckpoint, LogRow, checkpointOf, readLogAfter } from './log-reader';
 import { ProcessorLag, watchProcessorLag } from './metrics';
 
-export interface LogProcessorOptions {
+export interface LogProcessorOptions<Row extends LogRow = EventRow> {
   /** Unique name: the lease and the checkpoint are keyed by it. */
   name: string;
   db: Kysely<any>;
+  /** The select list the log is read with (see readLogAfter); default every column, as EventRow. */
+  columns?: RawBuilder<unknown>;
   /** Handles one batch inside the transaction that also moves the checkpoint. */
-  handle?: (events: readonly EventRow[], trx: Transaction<any>) => Promise<void>;
+  handle?: (events: readonly Row[], trx: Transaction<any>) => Promise<void>;
   /**
    * Instead of `handle`, for a processor whose effects are outside this database (the outbox relay
    * publishes): no transaction around the batch; the checkpoint moves once `deliver` returns, so a
    * crash in between delivers the batch again.
    */
-  deliver?: (events: readonly EventRow[]) => Promise<void>;
+  deliver?: (events: readonly Row[]) => Promise<void>;
   /**
    * The events the processor acts on (default: all). A batch with none of them is passed over
    * without a transaction; its checkpoint is stored at most every `idleCheckpointMs`, since passing
    * over it again after a crash changes nothing.
    */
-  handles?: (event: EventRow) => boolean;
+  handles?: (event: Row) => boolean;
   /** How often a checkpoint that only passed over events the processor ignores is stored (default 1000). */
   idleCheckpointMs?: number;
   batchSize?: number;
@@ -54,14 +56,14 @@ export interface LogProcessorStatus {
  * statement outside any transaction: an idle poll costs one round trip, and a transaction is opened
  * only for a batch there is something to do with.
  */
-export class LogProcessor {
+export class LogProcessor<Row extends LogRow = EventRow> {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private unwatchLag: (() => void) | null = null;
   private readonly status: LogProcessorStatus;
 
-  constructor(private readonly options: LogProcessorOptions) {
+  constructor(private readonly options: LogProcessorOptions<Row>) {
     if ((options.handle === undefined) === (options.deliver === undefined)) {
       throw new Error(`processor ${options.name}: give either handle or deliver`);
     }
@@ -159,7 +161,7 @@ export class LogProcessor {
   /** Processes one batch; returns how many events it read. */
   private async processBatch(leader: Leader): Promise<number> {
     const from = leader.at;
-    const events = await readLogAfter(leader.conn, from, this.options.batchSize ?? 500);
+    const events = await readLogAfter<Row>(leader.conn, from, this.options.batchSize ?? 500, this.options.columns);
     if (events.length === 0) return 0;
     const to = checkpointOf(events[events.length - 1]);
     const { handle, deliver, handles } = this.options;
