@@ -107,5 +107,14 @@ export function positiveInt(flags: BenchContext['flags'], name: string, fallback
   return n;
 }
 
+/** A comma-separated list of positive integers (`--batch=1,100`), each checked as positiveInt checks one. */
+export function positiveInts(flags: BenchContext['flags'], name: string, fallback: readonly number[]): number[] {
+  const raw = flags[name];
+  if (raw === undefined) return [...fallback];
+  return String(raw)
+    .split(',')
+    .map((part) => positiveInt({ [name]: part.trim() }, name, 0));
+}
+
 /** A bad command line: the runner prints the message and the usage, not a stack trace. */
 export class UsageError extends Error {}

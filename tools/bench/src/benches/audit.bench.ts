@@ -8,10 +8,12 @@ import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, L
 import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } from '@keyledger/keys-data-access';
 import * as os from 'node:os';
 import { FromChainer, ToChainer } from '@keyledger/audit-feature';
-import { Bench, BenchContext, PhaseResult, measure, positiveInt, round, UsageError } from '../bench';
+import type { FromBenchChainer, ToBenchChainer } from '../chainer-thread';
+import { clockTicksPerSecond, cpuSeconds } from '../cpu';
+import { streamWriter } from './event-store.bench';
+import { Bench, BenchContext, PhaseResult, measure, positiveInt, positiveInts, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
 
-const STREAMS_PER_WRITER = 64;
 const meta: EventMetadata = { request_id: 'req_bench', actor_key_id: 'key_bench', agent_id: null, ip: '127.0.0.1', environment: 'test' };
 /** Every service's read model, as `keyledger audit replay` rebuilds them. */
 const projections: readonly ReadModelProjection[] = [
@@ -20,25 +22,6 @@ const projections: readonly ReadModelProjection[] = [
   { service: 'audit-attestation', projection: auditProjection, tables: AUDIT_READ_MODEL_TABLES },
 ];
 const BENCH_KEYS = { ...KEYS_TABLES, ...BUDGET_TABLES, ...auditProjection.tables } as Record<string, readonly string[]>;
-
-/** Appends `batch` agent events per transaction to streams of the writer's own, at known versions. */
-function agentWriter(store: EventStore, batch: number, phase: string) {
-  const versions = new Map<string, number>();
-  const counters = new Map<number, number>();
-  return async (writer: number): Promise<number> => {
-    const n = (counters.get(writer) ?? 0) + 1;
-    counters.set(writer, n);
-    const stream = `agent-agt_${phase}_w${writer}_${n % STREAMS_PER_WRITER}`;
-    const version = versions.get(stream) ?? 0;
-    const events = Array.from({ length: batch }, (_, i) => ({
-      type: 'AgentUpdated',
-      data: { agent_id: `agt_w${writer}_${n % STREAMS_PER_WRITER}`, name: `agent ${n}-${i}`, metadata: { team: 'ops', n }, updated_at: new Date().toISOString() },
-    }));
-    const { nextExpectedVersion } = await store.append(stream, version, events, meta, { orgId: `org_${writer}` });
-    versions.set(stream, nextExpectedVersion);
-    return batch;
-  };
-}
 
 /**
  * `orgs` × 100 events of every service, as they write them: per organization an org, a root key, an
@@ -217,15 +200,29 @@ const median = (values: readonly number[]) => {
 
 /**
  * The chainer on a thread of its own (chainer-thread.ts: audit-attestation's chainer thread), running
- * from the moment it is made; `close` stops it (lease released) and ends the thread.
+ * from the moment it is made; `cpuSeconds` asks the thread for its own CPU time; `close` stops it
+ * (lease released) and ends the thread.
  */
-function chainerThread(databaseUrl: string, signingSeed: string) {
-  const worker = new Worker(join(__dirname, '../../thread.cjs'), { workerData: { module: join(__dirname, '../chainer-thread.ts'), databaseUrl, signingSeed } });
+function chainerThread(databaseUrl: string, signingSeed: string, ticksPerSecond: number) {
+  const worker = new Worker(join(__dirname, '../../thread.cjs'), { workerData: { module: join(__dirname, '../chainer-thread.ts'), databaseUrl, signingSeed, ticksPerSecond } });
   const failed = new Promise<never>((_, reject) => worker.once('error', reject));
   worker.on('message', (message: FromChainer) => {
     if (message.type === 'log' && message.level === 'warn') console.error(`[chainer] ${message.message} ${JSON.stringify(message.fields)}`);
   });
+  let asked = 0;
   return {
+    cpuSeconds(): Promise<number | null> {
+      const id = ++asked;
+      return new Promise((resolve) => {
+        const answer = (message: FromChainer | FromBenchChainer) => {
+          if (message.type !== 'cpu' || message.id !== id) return;
+          worker.off('message', answer);
+          resolve(message.seconds);
+        };
+        worker.on('message', answer);
+        worker.postMessage({ type: 'cpu', id } satisfies ToBenchChainer);
+      });
+    },
     async close() {
       const stopped = new Promise<void>((resolve) => worker.on('message', (message: FromChainer) => message.type === 'stopped' && resolve()));
       worker.postMessage({ type: 'stop' } satisfies ToChainer);
@@ -236,82 +233,151 @@ function chainerThread(databaseUrl: string, signingSeed: string) {
 }
 
 /**
- * Append throughput without the chainer vs with it, in `rounds` interleaved pairs in one run (ABBA
- * order: without/with, then with/without, …) so drift in the machine's load hits both sides alike.
- * "Without" is the log as it is with no audit-attestation deployed: a database with the event
- * store's migrations only. "With" is a database with audit-attestation's migrations too (its
- * chain table included) and its chainer (the same LogProcessor options, chainEvents and
- * checkpoint signing) running on a thread of its own, as it is its own process in a deployment. The
- * chainer is caught up when a "with" phase starts and waited for after it ends, so the phase pays for
- * chaining what it appended; the lag left at its end and the catch-up time are reported.
+ * CPU seconds used so far by this process (the writers, and the chainer's thread while it runs) and
+ * by the Postgres backends of one database, by application name. A backend that ended between two
+ * samples is missing from the later one, so a phase's figure can only fall short; the pools here
+ * keep their connections while in use.
  */
-async function chainerCost(
+async function cpuSample(db: Kysely<any>, ticks: number): Promise<{ process: number; backends: Map<string, number> }> {
+  const { rows } = await sql<{ pid: number; application_name: string }>`
+    select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(db);
+  const backends = new Map<string, number>();
+  for (const row of rows) {
+    const seconds = cpuSeconds(row.pid, ticks);
+    if (seconds !== null) backends.set(row.application_name, (backends.get(row.application_name) ?? 0) + seconds);
+  }
+  return { process: cpuSeconds(process.pid, ticks) ?? 0, backends };
+}
+
+const backendDelta = (before: Map<string, number>, after: Map<string, number>, name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+
+/**
+ * Append throughput without the chainer vs with it, for one workload, in `rounds` interleaved pairs
+ * in one run (ABBA order: without/with, then with/without, …) so drift in the machine's load hits
+ * both sides alike. "Without" is the log as it is with no audit-attestation deployed: a database
+ * with the event store's migrations only. "With" is a database with audit-attestation's migrations
+ * too (its chain table included) and its chainer (the same LogProcessor options, chainEvents and
+ * checkpoint signing) running on a thread of its own, as it is its own process in a deployment. The
+ * chainer is caught up when a "with" phase starts and waited for after it ends, so the phase pays
+ * for chaining what it appended; the lag left at its end and the catch-up time are reported.
+ *
+ * Beside the rates, CPU per appended event: the writers (this process and its backends) in the
+ * phases without, and in the phases with (catch-up included) the chainer's thread and backends
+ * and everything together. Rates depend on how much of the machine was free; these hold better.
+ */
+async function chainerCostOf(
   context: BenchContext,
-  options: { writers: number; batch: number; rounds: number; signingSeed: string },
+  setup: { plainDb: Kysely<any>; db: Kysely<any>; chainer: ReturnType<typeof chainerThread>; ticks: number },
+  workload: { writers: number; batch: number; rounds: number },
 ): Promise<Record<string, unknown>> {
-  const { writers, batch, rounds } = options;
+  const { writers, batch, rounds } = workload;
+  const { plainDb, db, chainer, ticks } = setup;
   const load = { workers: writers, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds };
-  const plainDatabase = await createBenchDatabase(context.pgServerUrl, 'audit_append_plain');
-  const database = await createBenchDatabase(context.pgServerUrl, 'audit_append');
-  const plainDb = createDb(plainDatabase.url, { poolSize: writers + 1, applicationName: 'bench-audit' });
-  const db = createDb(database.url, { poolSize: writers + 2, applicationName: 'bench-audit' });
-  let chainer: ReturnType<typeof chainerThread> | null = null;
   const pending = () => unchainedEvents(db);
   const caughtUp = async () => {
     while ((await pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   };
+  const plainStore = new EventStore(plainDb);
+  const store = new EventStore(db);
+  const without: PhaseResult[] = [];
+  const withChainer: PhaseResult[] = [];
+  const lags: number[] = [];
+  const catchUpsMs: number[] = [];
+  const cpu = { writers: 0, writersBackends: 0, withAll: 0, chainerThread: 0, chainerBackends: 0 };
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
+    for (const side of order) {
+      const tag = `b${batch}r${r}${side === 'with' ? 'b' : 'a'}_`;
+      if (side === 'without') {
+        context.log(`${batch}-event appends, round ${r + 1}/${rounds}: no audit, ${writers} writers, ${context.durationSeconds}s`);
+        const [before, chainerBefore] = await Promise.all([cpuSample(plainDb, ticks), chainer.cpuSeconds()]);
+        without.push(await measure(load, streamWriter(plainStore, batch, tag)));
+        const [after, chainerAfter] = await Promise.all([cpuSample(plainDb, ticks), chainer.cpuSeconds()]);
+        // The chainer's thread is idle here but for its polls of the other database: not the writers'.
+        cpu.writers += after.process - before.process - ((chainerAfter ?? 0) - (chainerBefore ?? 0));
+        cpu.writersBackends += backendDelta(before.backends, after.backends, 'bench-audit');
+        continue;
+      }
+      await caughtUp();
+      context.log(`${batch}-event appends, round ${r + 1}/${rounds}: the same with the audit chainer running`);
+      const [before, chainerBefore] = await Promise.all([cpuSample(db, ticks), chainer.cpuSeconds()]);
+      withChainer.push(await measure(load, streamWriter(store, batch, tag)));
+      lags.push(await pending());
+      const lagStarted = Date.now();
+      await caughtUp();
+      catchUpsMs.push(Date.now() - lagStarted);
+      const [after, chainerAfter] = await Promise.all([cpuSample(db, ticks), chainer.cpuSeconds()]);
+      const chainerBackends = backendDelta(before.backends, after.backends, 'bench-audit-chainer');
+      cpu.chainerThread += (chainerAfter ?? 0) - (chainerBefore ?? 0);
+      cpu.chainerBackends += chainerBackends;
+      cpu.withAll += after.process - before.process + chainerBackends + backendDelta(before.backends, after.backends, 'bench-audit');
+    }
+  }
+  const events = (results: PhaseResult[]) => results.reduce((sum, r) => sum + r.units, 0);
+  const rate = (results: PhaseResult[]) => events(results) / results.reduce((sum, r) => sum + r.seconds, 0);
+  const baseline = rate(without);
+  const chained = rate(withChainer);
+  const pairCosts = withChainer.map((w, i) => round((1 - w.unitsPerSecond / without[i].unitsPerSecond) * 100, 1));
+  // Chaining left over at the end of a phase is done while no one writes; charging its time to the
+  // phase bounds the cost from above (the plain figure, from below, when the chain falls behind).
+  const chargedSeconds = withChainer.reduce((sum, r, i) => sum + r.seconds + catchUpsMs[i] / 1000, 0);
+  const chainedWithCatchUp = events(withChainer) / chargedSeconds;
+  const perEvent = (seconds: number, n: number) => round((seconds * 1e6) / n, 1);
+  const appendsCpu = perEvent(cpu.writers + cpu.writersBackends, events(without));
+  const withCpu = perEvent(cpu.withAll, events(withChainer));
+  return {
+    writers,
+    batch,
+    rounds,
+    without_chainer: without.map(phase),
+    with_chainer: withChainer.map(phase),
+    without_chainer_events_per_s: round(baseline, 1),
+    with_chainer_events_per_s: round(chained, 1),
+    chain_lag_at_end_events: lags,
+    chain_catch_up_ms: catchUpsMs,
+    with_vs_without_chainer: round(chained / baseline, 3),
+    chainer_cost_percent: round((1 - chained / baseline) * 100, 1),
+    chainer_cost_percent_with_catch_up: round((1 - chainedWithCatchUp / baseline) * 100, 1),
+    chainer_cost_percent_per_round: pairCosts,
+    chainer_cost_percent_median_round: median(pairCosts),
+    cpu_us_per_event: {
+      appends_without_chainer: appendsCpu,
+      // Of which Postgres (the writers' backends): what the database server pays wherever the writers run.
+      appends_postgres: perEvent(cpu.writersBackends, events(without)),
+      chainer_thread_and_backends: perEvent(cpu.chainerThread + cpu.chainerBackends, events(withChainer)),
+      // Of which Postgres (the chainer's backends): what the database server pays when audit-attestation runs elsewhere.
+      chainer_postgres: perEvent(cpu.chainerBackends, events(withChainer)),
+      everything_with_chainer: withCpu,
+      // What running the chainer adds per event, as a share of what appending costs without it.
+      added_by_chainer_percent: round(((withCpu - appendsCpu) / appendsCpu) * 100, 1),
+    },
+  };
+}
+
+/**
+ * The chainer's cost for each append workload (`batches`: events per append), each in rounds of its
+ * own, on two databases made for the run. The default workloads are the event-store bench's:
+ * single-event appends and 100-event batches from 16 writers.
+ */
+async function chainerCost(
+  context: BenchContext,
+  options: { writers: number; batches: readonly number[]; rounds: number; signingSeed: string },
+): Promise<Record<string, unknown>> {
+  const plainDatabase = await createBenchDatabase(context.pgServerUrl, 'audit_append_plain');
+  const database = await createBenchDatabase(context.pgServerUrl, 'audit_append');
+  const plainDb = createDb(plainDatabase.url, { poolSize: options.writers + 1, applicationName: 'bench-audit' });
+  const db = createDb(database.url, { poolSize: options.writers + 2, applicationName: 'bench-audit' });
+  const ticks = await clockTicksPerSecond();
+  let chainer: ReturnType<typeof chainerThread> | null = null;
   try {
     await migrateToLatest(plainDb, [eventStoreMigrations]);
     await migrateToLatest(db, [eventStoreMigrations, auditMigrations]);
-    const plainStore = new EventStore(plainDb);
-    const store = new EventStore(db);
-    chainer = chainerThread(database.url, options.signingSeed);
-    const without: PhaseResult[] = [];
-    const withChainer: PhaseResult[] = [];
-    const lags: number[] = [];
-    const catchUpsMs: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
-      for (const side of order) {
-        const tag = `r${r}${side === 'with' ? 'b' : 'a'}`;
-        if (side === 'without') {
-          context.log(`round ${r + 1}/${rounds}: ${batch}-event appends, no audit, ${writers} writers, ${context.durationSeconds}s`);
-          without.push(await measure(load, agentWriter(plainStore, batch, tag)));
-          continue;
-        }
-        await caughtUp();
-        context.log(`round ${r + 1}/${rounds}: the same with the audit chainer running`);
-        withChainer.push(await measure(load, agentWriter(store, batch, tag)));
-        lags.push(await pending());
-        const lagStarted = Date.now();
-        await caughtUp();
-        catchUpsMs.push(Date.now() - lagStarted);
-      }
+    chainer = chainerThread(database.url, options.signingSeed, ticks);
+    const workloads: Record<string, unknown>[] = [];
+    for (const batch of options.batches) {
+      workloads.push(await chainerCostOf(context, { plainDb, db, chainer, ticks }, { writers: options.writers, batch, rounds: options.rounds }));
     }
-    const rate = (results: PhaseResult[]) => results.reduce((sum, r) => sum + r.units, 0) / results.reduce((sum, r) => sum + r.seconds, 0);
-    const baseline = rate(without);
-    const chained = rate(withChainer);
-    const pairCosts = withChainer.map((w, i) => round((1 - w.unitsPerSecond / without[i].unitsPerSecond) * 100, 1));
-    // Chaining left over at the end of a phase is done while no one writes; charging its time to the
-    // phase bounds the cost from above (the plain figure, from below, when the chain falls behind).
-    const chargedSeconds = withChainer.reduce((sum, r, i) => sum + r.seconds + catchUpsMs[i] / 1000, 0);
-    const chainedWithCatchUp = withChainer.reduce((sum, r) => sum + r.units, 0) / chargedSeconds;
-    return {
-      rounds,
-      order: 'ABBA: without/with, then with/without, alternating',
-      without_chainer: without.map(phase),
-      with_chainer: withChainer.map(phase),
-      without_chainer_events_per_s: round(baseline, 1),
-      with_chainer_events_per_s: round(chained, 1),
-      chain_lag_at_end_events: lags,
-      chain_catch_up_ms: catchUpsMs,
-      chainer_checkpoint: await readCheckpoint(db, 'audit-chain'),
-      with_vs_without_chainer: round(chained / baseline, 3),
-      chainer_cost_percent: round((1 - chained / baseline) * 100, 1),
-      chainer_cost_percent_with_catch_up: round((1 - chainedWithCatchUp / baseline) * 100, 1),
-      chainer_cost_percent_per_round: pairCosts,
-      chainer_cost_percent_median_round: median(pairCosts),
-    };
+    return { order: 'ABBA: without/with, then with/without, alternating', workloads, chainer_checkpoint: await readCheckpoint(db, 'audit-chain') };
   } finally {
     await chainer?.close();
     await Promise.all([plainDb.destroy(), db.destroy()]);
@@ -337,8 +403,8 @@ export const auditBench: Bench = {
   },
   async run(context: BenchContext) {
     const total = positiveInt(context.flags, 'events', 1_000_000);
-    const writers = positiveInt(context.flags, 'writers', 8);
-    const batch = positiveInt(context.flags, 'batch', 10);
+    const writers = positiveInt(context.flags, 'writers', 16);
+    const batches = positiveInts(context.flags, 'batch', [1, 100]);
     const replayBatch = positiveInt(context.flags, 'replay-batch', 10_000);
     const replayFlush = positiveInt(context.flags, 'replay-flush', 50_000);
     const only = context.flags['only'];
@@ -351,7 +417,7 @@ export const auditBench: Bench = {
     // Part 1: appends with and without the chainer, in databases of their own.
     const appends: Record<string, unknown> = replayOnly
       ? { skipped: '--only replay' }
-      : await chainerCost(context, { writers, batch, rounds, signingSeed });
+      : await chainerCost(context, { writers, batches, rounds, signingSeed });
 
     // Part 2: a generated log of `total` events of every service: chain, verify, replay.
     const database = await createBenchDatabase(context.pgServerUrl, 'audit_log');
@@ -431,7 +497,7 @@ export const auditBench: Bench = {
         config: {
           events: orgs * 100,
           writers,
-          append_batch: batch,
+          append_batches: batches,
           replay_batch: replayBatch,
           replay_flush_every: replayFlush,
           duration_s: context.durationSeconds,
@@ -474,7 +540,10 @@ export const auditBench: Bench = {
         },
         goals: {
           replay_at_least_50000_events_per_s: replay.events_per_second >= 50_000,
-          chainer_cost_at_most_10_percent: replayOnly ? null : (appends['chainer_cost_percent'] as number) <= 10,
+          // Judged on the upper bound, for every workload.
+          chainer_cost_at_most_10_percent: replayOnly
+            ? null
+            : (appends['workloads'] as Record<string, unknown>[]).every((w) => (w['chainer_cost_percent_with_catch_up'] as number) <= 10),
         },
       };
     } finally {

@@ -60,14 +60,17 @@ async function createBaselineTable(db: Kysely<BenchDatabase>): Promise<void> {
     )`.execute(db);
 }
 
-/** Appends to streams of the writer's own, each at the version the writer knows it is at. */
-function streamWriter(store: EventStore, batchSize: number) {
+/**
+ * Appends to streams of the writer's own, each at the version the writer knows it is at. `tag` keeps
+ * the streams of separate phases on one log apart.
+ */
+export function streamWriter(store: EventStore, batchSize: number, tag = '') {
   const versions = new Map<string, number>();
   const counters = new Map<number, number>();
   return async (writer: number): Promise<number> => {
     const n = (counters.get(writer) ?? 0) + 1;
     counters.set(writer, n);
-    const stream = `spend-b${batchSize}_w${writer}_s${n % STREAMS_PER_WRITER}`;
+    const stream = `spend-${tag}b${batchSize}_w${writer}_s${n % STREAMS_PER_WRITER}`;
     const version = versions.get(stream) ?? 0;
     const events = Array.from({ length: batchSize }, (_, i) => ({ type: 'SpendRecorded', data: spendData(writer, n * batchSize + i) }));
     const { nextExpectedVersion } = await store.append(stream, version, events, meta, { orgId: `org_${writer}` });

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { App, BACKEND_APPS, Stack } from '@keyledger/testing';
 import { Bench, BenchContext, measure, positiveInt, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
+import { clockTicksPerSecond, cpuSeconds } from '../cpu';
 import { HttpLoad } from '../http-load';
 
 const run = promisify(execFile);
@@ -20,25 +21,13 @@ async function call(base: string, method: string, path: string, headers: Record<
   return { status: res.status, body: (await res.json()) as any };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
-function cpuSeconds(pid: number | undefined, ticksPerSecond: number): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * What each part of the system spent in CPU during a phase: the apps, the Postgres backends serving
  * the bench database, and this process (the load generator). On a machine shared with other work
  * these milliseconds per spend are steadier than the rates, which depend on how much CPU was left.
  */
 async function cpuMeter(stack: Stack, apps: readonly (readonly [App, number])[]) {
-  const ticks = Number((await run('getconf', ['CLK_TCK']).catch(() => ({ stdout: '100' }))).stdout.trim()) || 100;
+  const ticks = await clockTicksPerSecond();
   const pg = new Client({ connectionString: stack.databaseUrl });
   await pg.connect();
   const sample = async () => {
