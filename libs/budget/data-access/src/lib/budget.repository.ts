@@ -19,6 +19,7 @@ type Db = Kysely<LedgerDatabase> | Transaction<LedgerDatabase>;
 const asDb = (trx: Transaction<any> | Kysely<any>) => trx as Db;
 
 const idempotencyLockKey = (orgId: string, key: string) => `spend-idem:${orgId}:${key}`;
+const attestationLockKey = (attestationId: string) => `spend-attestation:${attestationId}`;
 
 export function spendRecordOf(row: SpendRow): SpendRecord {
   return {
@@ -78,17 +79,33 @@ export const budgetRepository = {
   },
 
   /**
-   * `lockWallet` and `lockIdempotencyKey` for keys of the wallet's org, in one round trip: the wallet's
-   * lock first, then the keys' in the order of their lock ids (Postgres evaluates a volatile select
-   * list after the sort), so two batches needing the same keys can never wait on each other in a cycle.
+   * `lockWallet`, `lockIdempotencyKey` for keys of the wallet's org and `lockAttestation`, in one
+   * round trip: the wallet's lock first, then the others in the order of their lock ids (Postgres
+   * evaluates a volatile select list after the sort), so two batches needing the same keys or
+   * attestations can never wait on each other in a cycle.
    */
-  async lockWalletAndIdempotencyKeys(trx: Transaction<any>, wallet: WalletRef, keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return this.lockWallet(trx, wallet);
+  async lockWalletAndIdempotencyKeys(trx: Transaction<any>, wallet: WalletRef, keys: readonly string[], attestationIds: readonly string[] = []): Promise<void> {
+    if (keys.length === 0 && attestationIds.length === 0) return this.lockWallet(trx, wallet);
+    const others = [...keys.map((key) => idempotencyLockKey(wallet.org_id, key)), ...attestationIds.map(attestationLockKey)];
     await sql`select pg_advisory_xact_lock(l.id) from (
         select 0 as ord, hashtextextended(${walletLockKey(wallet)}, 0) as id
         union all
-        select 1, hashtextextended(k, 0) from unnest(${keys.map((key) => idempotencyLockKey(wallet.org_id, key))}::text[]) as k
+        select 1, hashtextextended(k, 0) from unnest(${others}::text[]) as k
       ) l order by l.ord, l.id`.execute(trx);
+  },
+
+  /**
+   * The lock a spend naming a recorded attestation holds until it commits: spends naming the same
+   * attestation through other wallets (another currency) wait for it, then see its spend.
+   */
+  async lockAttestation(trx: Transaction<any>, attestationId: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${attestationLockKey(attestationId)}, 0))`.execute(trx);
+  },
+
+  /** Committed spends made under these recorded attestations (one attestation, one spend). */
+  async spendsByAttestationIds(trx: Transaction<any>, attestationIds: readonly string[]): Promise<SpendRow[]> {
+    if (attestationIds.length === 0) return [];
+    return asDb(trx).selectFrom('spends').selectAll().where('attestation_id', 'in', [...attestationIds]).execute();
   },
 
   /** The wallet's balance and its stream's version, read under its lock. */

@@ -108,6 +108,32 @@ describe('budget ledger service (real Postgres and NATS)', () => {
     expect(await snapshot()).toEqual(live);
   });
 
+  it('one recorded attestation, one spend: of spends naming it at once (in one batch, in the batches of another ledger instance) exactly one is made', async () => {
+    const agentId = await agent('agt_attested_once');
+    await ledger.deposit({ caller, amount: 10_000, currency: 'sek' }, meta);
+    await ledger.setBudget({ caller, agent_id: agentId, currency: 'sek', fixed_limit: 1_000 }, meta);
+    // A second ledger instance: its own batches, taking turns with this one only through Postgres.
+    const logger = pino({ level: 'silent' });
+    const other = new LedgerService(new WalletBatcher(new CommandRunner(db, new EventStore(db), nats, logger, projectBudgetEvents), logger), db);
+    const claim = { purpose: 'compute credits', expected_amount: 5 };
+    const spendUnder = (attestationId: string, via: LedgerService, amount = 5) =>
+      via.createSpend({ caller, agent_id: agentId, amount, currency: 'sek', attestation: claim, attestation_id: attestationId }, meta);
+
+    const attempts = await Promise.allSettled([...Array.from({ length: 4 }, () => spendUnder('att_once', ledger)), ...Array.from({ length: 3 }, () => spendUnder('att_once', other))]);
+    const made = attempts.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(made).toHaveLength(1);
+    const refused = attempts.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    expect(refused).toHaveLength(6);
+    for (const error of refused) expect(error).toMatchObject({ code: 'CONFLICT', details: { spend_id: made[0].id } });
+    const linked = await db.selectFrom('spends').select('id').where('attestation_id', '=', 'att_once').execute();
+    expect(linked).toEqual([{ id: made[0].id }]);
+
+    // A declined spend made nothing, so the attestation is still free for one spend.
+    await expect(spendUnder('att_after_decline', ledger, 5_000)).rejects.toMatchObject({ code: 'BUDGET_EXCEEDED' });
+    const after = await spendUnder('att_after_decline', other);
+    await expect(spendUnder('att_after_decline', ledger)).rejects.toMatchObject({ code: 'CONFLICT', details: { spend_id: after.id } });
+  });
+
   it('decides concurrent spends in a few shared transactions (group commit), with what each needs read once per batch', async () => {
     const agents = [await agent('agt_group_a'), await agent('agt_group_b'), await agent('agt_group_c')];
     await ledger.deposit({ caller, amount: 1_000, currency: 'chf' }, meta);

@@ -163,6 +163,11 @@ export class LedgerService {
       }
       const agent = await batch.agentForSpend(agentId, at);
       if (!agent) throw notFound('agent');
+      // One attestation, one spend: the gateway checks too, but two spends naming the same
+      // attestation at once both pass its check; here they take turns and the second is refused.
+      const attestationId = request.attestation_id ?? null;
+      const earlier = attestationId === null ? null : await batch.spendUnderAttestation(attestationId);
+      if (earlier !== null) throw new DomainError('CONFLICT', `this attestation is already linked to spend ${earlier}`, { spend_id: earlier });
       const spendId = newSpendId();
       const events = batch.decide(
         {
@@ -186,10 +191,11 @@ export class LedgerService {
         this.metadata(meta, wallet, agentId),
       );
       if (events[0]?.type === 'SpendDeclined') return { declined: events[0].data };
+      if (attestationId !== null) batch.madeUnderAttestation(attestationId, spendId);
       const spend = spendViewOf(events);
       if (key !== null) batch.spendsByIdempotencyKey.set(`${caller.org_id}|${key}`, JSON.stringify(spend));
       return { spend };
-    }, { agent: { id: agentId, now: at }, idempotencyKey: key });
+    }, { agent: { id: agentId, now: at }, idempotencyKey: key, attestationId: request.attestation_id ?? null });
     countSpendDecision(outcome);
     // The decline is committed (it is an event in the log) before the caller hears about it.
     if ('declined' in outcome) throw declineError(outcome.declined);

@@ -12,11 +12,13 @@ type AgentForSpend = NonNullable<Awaited<ReturnType<typeof repo.agentForSpend>>>
 /**
  * What a command will read, told when it is submitted, so that the batch reads it for all its
  * commands at once when it opens instead of one round trip each: the agent that spends (with the
- * time the command is stamped with) and the spend's idempotency key (in the wallet's org).
+ * time the command is stamped with), the spend's idempotency key (in the wallet's org) and the
+ * recorded attestation it is made under.
  */
 export interface BatchNeeds {
   agent?: { id: string; now: string };
   idempotencyKey?: string | null;
+  attestationId?: string | null;
 }
 
 /** A day early: a command stamped just before a window boundary still finds that window's days. */
@@ -37,6 +39,8 @@ export class WalletBatch {
   readonly spendsByIdempotencyKey = new Map<string, string>();
   /** Committed spends by idempotency key (null: none), for the keys whose lock this batch holds. */
   private readonly committedByIdempotencyKey = new Map<string, SpendRow | null>();
+  /** The spend made under each recorded attestation whose lock this batch holds (null: none yet), committed or decided here. */
+  private readonly spendByAttestation = new Map<string, string | null>();
   private readonly walletStream: string;
 
   private constructor(
@@ -56,12 +60,17 @@ export class WalletBatch {
    */
   static async open(uow: UnitOfWork, wallet: WalletRef, needs: readonly BatchNeeds[] = []): Promise<WalletBatch> {
     const keys = [...new Set(needs.flatMap((n) => (n.idempotencyKey ? [n.idempotencyKey] : [])))];
-    await repo.lockWalletAndIdempotencyKeys(uow.trx, wallet, keys);
+    const attestationIds = [...new Set(needs.flatMap((n) => (n.attestationId ? [n.attestationId] : [])))];
+    await repo.lockWalletAndIdempotencyKeys(uow.trx, wallet, keys, attestationIds);
     const { balance, streamVersion } = await repo.walletForBatch(uow.trx, wallet, walletStream(wallet));
     const batch = new WalletBatch(uow, wallet, { wallet: balance, budgets: {}, usage: {}, spends: {} }, streamVersion);
     if (keys.length > 0) {
       const found = new Map((await repo.spendsByIdempotencyKeys(uow.trx, wallet.org_id, keys)).map((row) => [row.idempotency_key, row]));
       for (const key of keys) batch.committedByIdempotencyKey.set(key, found.get(key) ?? null);
+    }
+    if (attestationIds.length > 0) {
+      const found = new Map((await repo.spendsByAttestationIds(uow.trx, attestationIds)).map((row) => [row.attestation_id, row.id]));
+      for (const id of attestationIds) batch.spendByAttestation.set(id, found.get(id) ?? null);
     }
     const agents = needs.flatMap((n) => (n.agent ? [n.agent] : []));
     if (agents.length > 0) {
@@ -125,6 +134,25 @@ export class WalletBatch {
     const row = await repo.spendByIdempotencyKey(this.uow.trx, this.wallet.org_id, key);
     this.committedByIdempotencyKey.set(key, row);
     return row;
+  }
+
+  /**
+   * The spend already made under this recorded attestation — committed, or decided earlier in this
+   * batch — or null. The attestation's lock is held from here to the commit, so a spend naming it
+   * through another wallet waits for this batch and then finds its spend.
+   */
+  async spendUnderAttestation(attestationId: string): Promise<string | null> {
+    const known = this.spendByAttestation.get(attestationId);
+    if (known !== undefined) return known;
+    await repo.lockAttestation(this.uow.trx, attestationId);
+    const [row] = await repo.spendsByAttestationIds(this.uow.trx, [attestationId]);
+    this.spendByAttestation.set(attestationId, row?.id ?? null);
+    return row?.id ?? null;
+  }
+
+  /** Records that a spend decided in this batch was made under the attestation (see spendUnderAttestation). */
+  madeUnderAttestation(attestationId: string, spendId: string): void {
+    this.spendByAttestation.set(attestationId, spendId);
   }
 
   /** Brings one spend (and its agent) into the state; null when there is no such spend. */
