@@ -8,9 +8,10 @@ import type { AuditDatabase, CheckpointRow } from './database';
 export type ChainSourceRow = StoredEventText & LogRow;
 
 /**
- * The chainer's select list: the hashed columns, with `data` and `metadata` as JSON text (parsed
- * once, for canonicalizing) and `recorded_at` formatted by Postgres as the hashed document has it —
- * ISO 8601 in UTC, milliseconds truncated, as a JavaScript Date of the column would give it.
+ * The chainer's select list: the hashed columns, with `data` and `metadata` as JSON text (the
+ * hasher parses metadata only when it differs from the row before) and `recorded_at` formatted by
+ * Postgres as the hashed document has it — ISO 8601 in UTC, milliseconds truncated, as a JavaScript
+ * Date of the column would give it, whatever the session's time zone.
  */
 export const CHAIN_SOURCE_COLUMNS = sql`position, id, stream, stream_version, type, schema_version,
   data::text as data_json, metadata::text as metadata_json, org_id,

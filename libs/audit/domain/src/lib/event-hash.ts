@@ -76,8 +76,8 @@ export function chainHash(prevHash: Buffer, event: HashedEventFields, canonicali
 }
 
 /**
- * An event as the chainer reads it, so that it parses nothing twice: `data` and `metadata` as the
- * JSON text Postgres gives for them, `recorded_at` already the document's ISO 8601 string
+ * An event as the chainer reads it: `data` and `metadata` as the JSON text Postgres gives for them
+ * (parsed only as far as hashing needs), `recorded_at` already the document's ISO 8601 string
  * (milliseconds, truncated, UTC — formatted by Postgres).
  */
 export interface StoredEventText extends Omit<HashedEventFields, 'data' | 'metadata' | 'recorded_at'> {
