@@ -84,7 +84,7 @@ export const budgetRepository = {
    * evaluates a volatile select list after the sort), so two batches needing the same keys or
    * attestations can never wait on each other in a cycle.
    */
-  async lockWalletAndIdempotencyKeys(trx: Transaction<any>, wallet: WalletRef, keys: readonly string[], attestationIds: readonly string[] = []): Promise<void> {
+  async lockWalletKeysAndAttestations(trx: Transaction<any>, wallet: WalletRef, keys: readonly string[], attestationIds: readonly string[] = []): Promise<void> {
     if (keys.length === 0 && attestationIds.length === 0) return this.lockWallet(trx, wallet);
     const others = [...keys.map((key) => idempotencyLockKey(wallet.org_id, key)), ...attestationIds.map(attestationLockKey)];
     await sql`select pg_advisory_xact_lock(l.id) from (

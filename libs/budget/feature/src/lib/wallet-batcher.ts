@@ -61,7 +61,7 @@ export class WalletBatch {
   static async open(uow: UnitOfWork, wallet: WalletRef, needs: readonly BatchNeeds[] = []): Promise<WalletBatch> {
     const keys = [...new Set(needs.flatMap((n) => (n.idempotencyKey ? [n.idempotencyKey] : [])))];
     const attestationIds = [...new Set(needs.flatMap((n) => (n.attestationId ? [n.attestationId] : [])))];
-    await repo.lockWalletAndIdempotencyKeys(uow.trx, wallet, keys, attestationIds);
+    await repo.lockWalletKeysAndAttestations(uow.trx, wallet, keys, attestationIds);
     const { balance, streamVersion } = await repo.walletForBatch(uow.trx, wallet, walletStream(wallet));
     const batch = new WalletBatch(uow, wallet, { wallet: balance, budgets: {}, usage: {}, spends: {} }, streamVersion);
     if (keys.length > 0) {
