@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { AttestationView, CommandMeta, CreateAttestationRequest } from '@keyledger/contracts';
 import { AttestationEvent, attestationDecider, attestationStream, newAttestationId } from '@keyledger/audit-domain';
-import { DomainError } from '@keyledger/domain';
 import type { EventRow } from '@keyledger/event-store';
-import { CommandRunner, eventMetadata } from '@keyledger/nest';
+import { CommandRunner, eventMetadata, idempotencyKeyUsedElsewhere } from '@keyledger/nest';
 
 @Injectable()
 export class AttestationsService {
@@ -22,7 +21,7 @@ export class AttestationsService {
       orgId: caller.org_id,
       replay: async (_trx: unknown, earlier: readonly EventRow[]) => {
         const recorded = earlier.find((e) => e.type === 'AttestationRecorded');
-        if (!recorded) throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+        if (!recorded) idempotencyKeyUsedElsewhere();
         return attestationView(recorded);
       },
     };

@@ -13,7 +13,7 @@ import {
 import { keysRepository } from '@keyledger/keys-data-access';
 import { agentDecider, agentStream, apiKeyDecider, apiKeyStream, DomainError, newId } from '@keyledger/keys-domain';
 import { agentView } from '@keyledger/read-models';
-import { CommandRunner, eventMetadata, LOGGER, UnitOfWork } from '@keyledger/nest';
+import { CommandRunner, eventMetadata, idempotencyKeyUsedElsewhere, LOGGER, UnitOfWork } from '@keyledger/nest';
 
 /** A key bound to an agent acts only for that agent: it cannot manage other agents or create new ones. */
 function requireUnboundCaller(caller: Caller): void {
@@ -34,7 +34,7 @@ export class AgentsService {
       // A retry whose first answer was lost gets the agent that first run created.
       replay: async (trx, earlier) => {
         const created = earlier.find((e) => e.type === 'AgentCreated');
-        if (!created) throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+        if (!created) idempotencyKeyUsedElsewhere();
         return this.view(trx, (created.data as { agent_id: string }).agent_id, now);
       },
     });

@@ -37,7 +37,7 @@ import {
 } from '@keyledger/keys-domain';
 import { agentView, apiKeyView, orgView, ReadModels } from '@keyledger/read-models';
 import { hashApiKey, SecretSealer } from '@keyledger/secrets';
-import { CommandRunner, eventMetadata, UnitOfWork } from '@keyledger/nest';
+import { CommandRunner, eventMetadata, idempotencyKeyUsedElsewhere, UnitOfWork } from '@keyledger/nest';
 
 /** What a new key is, before it has an id and a secret. */
 interface KeySpec {
@@ -160,7 +160,7 @@ export class KeyRegistryService {
       replay: async (trx, earlier) => {
         const key = await keysRepository.keyByHash(trx, hashApiKey(request.key));
         if (!key || !earlier.some((e) => e.type === 'KeyLinked' && (e.data as { key_id?: string }).key_id === key.id)) {
-          throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+          idempotencyKeyUsedElsewhere();
         }
         return this.keyView(trx, key.id, now);
       },
@@ -191,7 +191,7 @@ export class KeyRegistryService {
       // A retry whose first answer was lost is not applied again (it would undo a change made since): it gets the key as it is.
       replay: async (trx, earlier) => {
         if (!earlier.some((e) => e.type === 'KeyUpdated' && (e.data as { key_id?: string }).key_id === request.key_id)) {
-          throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+          idempotencyKeyUsedElsewhere();
         }
         const key = await this.requireKeyInScope(trx, request);
         return this.keyView(trx, key.id, now);

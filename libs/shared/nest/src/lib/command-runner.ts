@@ -64,6 +64,14 @@ function refuseRepeat(meta: CommandMeta): never {
   });
 }
 
+/**
+ * For a `replay` that finds the key's earlier events are not this command's (the client reused the
+ * key for another request): refuses it.
+ */
+export function idempotencyKeyUsedElsewhere(): never {
+  throw new DomainError('CONFLICT', 'this Idempotency-Key was used for another request');
+}
+
 /** Makes a command carrying an Idempotency-Key run once (see `CommandRunner.run`). */
 export interface RunOnce<T> {
   meta: CommandMeta;
