@@ -119,10 +119,11 @@ async function copyRows(db: Kysely<any>, tables: readonly string[]): Promise<{ r
   }
 }
 
-/** Chains the whole log as the chainer does, batch after batch; returns events/s. */
+/** Chains the log from the chain's head to its end as the chainer does, batch after batch; returns events/s. */
 async function chainAll(db: Kysely<any>, log: (m: string) => void): Promise<{ events: number; seconds: number }> {
+  const head = (await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db)).rows[0];
+  let from: LogCheckpoint = head ? { transactionId: head.transaction_id, position: head.position } : LOG_START;
   const started = process.hrtime.bigint();
-  let from: LogCheckpoint = LOG_START;
   let events = 0;
   for (;;) {
     const batch = await db.transaction().execute(async (trx) => {
@@ -175,18 +176,7 @@ async function verifySinceCheckpoint(db: Kysely<any>, key: ReturnType<typeof par
     const events = Array.from({ length: 100 }, (_, i) => ({ type: 'AgentUpdated', data: { agent_id: 'agt_incremental', name: `n${version + i}`, updated_at: '2026-11-22T11:00:00.000Z' } }));
     await store.append('agent-agt_incremental', version, events, meta, { orgId: 'org_incremental' });
   }
-  const head = await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db);
-  let from: LogCheckpoint = { transactionId: head.rows[0].transaction_id, position: head.rows[0].position };
-  // The gap-safe read waits out transactions open elsewhere on the server.
-  while ((await unchainedEvents(db)) > 0) {
-    const batch = await db.transaction().execute(async (trx) => {
-      const rows = await readChainSource(trx, from, 5_000);
-      await chainEvents(trx, rows);
-      return rows;
-    });
-    if (batch.length > 0) from = checkpointOf(batch[batch.length - 1]);
-    else await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await chainAll(db, () => undefined);
   await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
   const next = await timed();
   return { first_call: first, events_appended_since: more, next_call: next };
