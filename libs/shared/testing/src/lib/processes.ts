@@ -1,20 +1,52 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 
 /** The repository root (where `dist/` and `tmp/` live), found from this file's location. */
 export const REPO_ROOT = resolve(__dirname, '../../../../..');
 
+/**
+ * A port for a server the tests start, taken from below the kernel's ephemeral range. A port from
+ * `listen(0)` would come from that range, which outgoing connections also draw from: between the
+ * probe and the server's start, or while a test restarts a service on its port, a connection to
+ * Postgres or NATS could take it and the server would fail with EADDRINUSE. Below the range only
+ * another server can take it; ports are picked at random, checked free, and never handed out twice
+ * by one process.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+  const below = ephemeralPortsStart();
+  const lowest = below > FIRST_PICKED_PORT + 1_000 ? FIRST_PICKED_PORT : 1_025;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = randomInt(lowest, below);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found between ${lowest} and ${below - 1}`);
+}
+
+const FIRST_PICKED_PORT = 20_000;
+const handedOut = new Set<number>();
+
+/** The first port of the range the kernel picks local ports of outgoing connections from. */
+export function ephemeralPortsStart(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && low > 1024) return low;
+  } catch {
+    // Not Linux: fall back to the range IANA reserves for dynamic ports.
+  }
+  return 49_152;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
