@@ -32,9 +32,10 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
       db,
       columns: CHAIN_SOURCE_COLUMNS,
       pollIntervalMs: 10,
+      // As the chainer thread does: the checkpoint signs the head chainEvents just wrote.
       handle: async (events, trx) => {
-        await chainEvents(trx, events);
-        await signHeadIfDue(trx, key, { everyEvents: 7, everyMs: Number.POSITIVE_INFINITY }, new Date());
+        const head = await chainEvents(trx, events);
+        if (head) await signHeadIfDue(trx, key, { everyEvents: 7, everyMs: Number.POSITIVE_INFINITY }, new Date(), head);
       },
     });
     const late = new Client({ connectionString: database.url });

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { Kysely, Transaction, sql } from 'kysely';
 import { ChainHasher, Checkpoint, GENESIS_HASH, StoredEventText, signCheckpoint } from '@keyledger/audit-domain';
 import { LogCheckpoint, LogRow, readLogAfter } from '@keyledger/event-store';
-import type { AuditDatabase, CheckpointRow } from './database';
+import type { AuditDatabase, ChainHeadRow, CheckpointRow } from './database';
 
 /** An events row as the chainer reads it (see StoredEventText) with its place in log order. */
 export type ChainSourceRow = StoredEventText & LogRow;
@@ -26,9 +26,10 @@ export function readChainSource(db: Kysely<any>, after: LogCheckpoint, limit: nu
  * Chains one batch of events, handed over in log order by the chainer's LogProcessor in the
  * transaction that also moves its checkpoint: each event gets a link in audit_chain with prev_hash
  * (the head so far) and hash = SHA-256(prev_hash ‖ canonical JSON). The events rows are not touched.
+ * Returns the new head, locked until the transaction ends, for signHeadIfDue (null if there were no events).
  */
-export async function chainEvents(trx: Transaction<any>, events: readonly ChainSourceRow[], hasher = new ChainHasher()): Promise<void> {
-  if (events.length === 0) return;
+export async function chainEvents(trx: Transaction<any>, events: readonly ChainSourceRow[], hasher = new ChainHasher()): Promise<ChainHeadRow | null> {
+  if (events.length === 0) return null;
   const db = trx as Transaction<AuditDatabase>;
   const head = await db.selectFrom('audit_chain_head').selectAll().forUpdate().executeTakeFirst();
   let prev = head?.hash ?? GENESIS_HASH;
@@ -47,11 +48,13 @@ export async function chainEvents(trx: Transaction<any>, events: readonly ChainS
     select v.position, substring(c.hashes from v.n::int * 32 + 1 for 32), substring(c.hashes from v.n::int * 32 - 31 for 32)
     from (select ${hashes}::bytea as hashes) c, unnest(${positions}::bigint[]) with ordinality as v(position, n)`.execute(db);
   const last = events[events.length - 1];
-  await sql`
+  const written = await sql<ChainHeadRow>`
     insert into audit_chain_head (id, position, transaction_id, hash, events_chained)
     values (true, ${last.position}, ${last.transaction_id}::xid8, ${prev}, ${events.length})
     on conflict (id) do update set position = excluded.position, transaction_id = excluded.transaction_id,
-      hash = excluded.hash, events_chained = audit_chain_head.events_chained + ${events.length}`.execute(db);
+      hash = excluded.hash, events_chained = audit_chain_head.events_chained + ${events.length}
+    returning *`.execute(db);
+  return written.rows[0];
 }
 
 export interface CheckpointPolicy {
@@ -61,15 +64,19 @@ export interface CheckpointPolicy {
   everyMs: number;
 }
 
-/** Signs the chain's head when the policy says it is due; returns the new checkpoint, if any. */
+/**
+ * Signs the chain's head when the policy says it is due; returns the new checkpoint, if any. The
+ * head is read and locked here unless the caller passes the one chainEvents just wrote in `trx`.
+ */
 export async function signHeadIfDue(
   trx: Transaction<any>,
   key: KeyObject,
   policy: CheckpointPolicy,
   now: Date,
+  chained?: ChainHeadRow,
 ): Promise<Checkpoint | null> {
   const db = trx as Transaction<AuditDatabase>;
-  const head = await db.selectFrom('audit_chain_head').selectAll().forUpdate().executeTakeFirst();
+  const head = chained ?? (await db.selectFrom('audit_chain_head').selectAll().forUpdate().executeTakeFirst());
   if (!head) return null;
   const last = await db.selectFrom('audit_checkpoints').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   if (last && last.position === head.position && last.root_hash.equals(head.hash)) return null;

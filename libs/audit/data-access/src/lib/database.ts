@@ -45,3 +45,4 @@ export interface AuditDatabase extends EventStoreDatabase {
 }
 
 export type CheckpointRow = Selectable<AuditCheckpointsTable>;
+export type ChainHeadRow = Selectable<AuditChainHeadTable>;

@@ -55,9 +55,9 @@ export function startChainProcessor(db: Kysely<any>, options: ChainerOptions, lo
     // Chaining may lag by a poll interval; in exchange it runs as few, large transactions beside the writers.
     gatherBatches: true,
     handle: async (events, trx) => {
-      await chainEvents(trx, events, hasher);
+      const head = await chainEvents(trx, events, hasher);
       // Within a batch only the event count can make a checkpoint due; the timer handles time.
-      await signHeadIfDue(trx, options.key, { everyEvents: options.policy.everyEvents, everyMs: Number.POSITIVE_INFINITY }, new Date());
+      if (head) await signHeadIfDue(trx, options.key, { everyEvents: options.policy.everyEvents, everyMs: Number.POSITIVE_INFINITY }, new Date(), head);
     },
     onError: (error) => log('warn', 'audit chainer failed; retrying', { err: errorFields(error), processor: AUDIT_CHAIN_PROCESSOR }),
   });
