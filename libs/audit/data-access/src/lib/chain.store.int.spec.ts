@@ -4,7 +4,7 @@ import { chainHash, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPubli
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogProcessor, migrateToLatest } from '@keyledger/event-store';
 import { createTestDatabase, TestDatabase, waitFor } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
-import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signHeadIfDue } from './chain.store';
+import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signBatchCheckpoints, signHeadIfDue } from './chain.store';
 import { verifyStoredChain } from './stored-chain';
 
 const meta: EventMetadata = { request_id: 'req_1', actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1' };
@@ -32,10 +32,10 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
       db,
       columns: CHAIN_SOURCE_COLUMNS,
       pollIntervalMs: 10,
-      // As the chainer thread does: the checkpoint signs the head chainEvents just wrote.
+      // As the chainer thread does: checkpoints at every 7th event of what chainEvents just wrote.
       handle: async (events, trx) => {
-        const head = await chainEvents(trx, events);
-        if (head) await signHeadIfDue(trx, key, { everyEvents: 7, everyMs: Number.POSITIVE_INFINITY }, new Date(), head);
+        const chained = await chainEvents(trx, events);
+        if (chained) await signBatchCheckpoints(trx, key, 7, new Date(), chained);
       },
     });
     const late = new Client({ connectionString: database.url });
@@ -79,8 +79,17 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
     const first = await sql<{ stream: string; prev: string }>`select stream, encode(c.prev_hash, 'hex') as prev from events join audit_chain c using (position) order by transaction_id, position limit 1`.execute(db);
     expect(first.rows[0]).toEqual({ stream: 'agent-late', prev: '0'.repeat(64) });
     const checkpoints = await listCheckpoints(db);
-    expect(checkpoints.length).toBeGreaterThanOrEqual(1);
     expect(checkpoints.every((c) => c.public_key.equals(rawPublicKey(key)))).toBe(true);
+    // Exactly every 7 events after the first batch's, whatever the batches were: each signs the chain at that event.
+    const counts = await sql<{ events_chained: number; position: number; signed: boolean }>`
+      select k.events_chained, k.position, k.root_hash = c.hash as signed
+      from audit_checkpoints k join audit_chain c using (position) order by k.id`.execute(db);
+    expect(counts.rows.length).toBe(checkpoints.length);
+    expect(counts.rows.every((r) => r.signed)).toBe(true);
+    const spacing = counts.rows.slice(1).map((r, i) => r.events_chained - counts.rows[i].events_chained);
+    expect(spacing.length).toBeGreaterThanOrEqual(7);
+    expect(new Set(spacing)).toEqual(new Set([7]));
+    expect(counts.rows[counts.rows.length - 1].events_chained).toBeGreaterThan(62 - 7);
   });
 
   it('chaining leaves the events rows as they were; links are written once and never changed or deleted', async () => {
@@ -185,5 +194,52 @@ describe('moving the chain out of the events rows (migration 0006)', () => {
       50,
     );
     expect(await verifyStoredChain(db, { publicKey: rawPublicKey(key) })).toMatchObject({ ok: true, events_verified: 13, events_pending: 0 });
+  });
+});
+
+describe('checkpoints every N events (signBatchCheckpoints)', () => {
+  let database: TestDatabase;
+  let db: Kysely<any>;
+  const key = parseSigningKey(generateSigningSeed());
+
+  beforeAll(async () => {
+    database = await createTestDatabase('audit_checkpoint_every');
+    db = createDb(database.url, { poolSize: 4 });
+    await migrateToLatest(db, [eventStoreMigrations, auditMigrations]);
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  /** Appends `count` events and chains them as one batch, signing every `everyEvents`; returns the events_chained of the checkpoints signed. */
+  async function appendAndChain(count: number, everyEvents: number): Promise<number[]> {
+    const store = new EventStore(db);
+    await store.append(`agent-${count}-${everyEvents}`, 'any', Array.from({ length: count }, (_, n) => ({ type: 'AgentUpdated', data: { n } })), meta, { orgId: 'org_1' });
+    return db.transaction().execute(async (trx) => {
+      const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
+      const from = head ? { transactionId: String(head.transaction_id), position: head.position } : { transactionId: '0', position: 0 };
+      const chained = await chainEvents(trx, await readChainSource(trx, from, 1000));
+      if (!chained) throw new Error('nothing chained');
+      await signBatchCheckpoints(trx, key, everyEvents, new Date(), chained);
+      const rows = await sql<{ events_chained: number }>`select events_chained from audit_checkpoints where events_chained > ${chained.head.events_chained - count} order by id`.execute(trx);
+      return rows.rows.map((r) => Number(r.events_chained));
+    });
+  }
+
+  it('signs the first batch at its head, then at every N-th event inside a batch, and an overdue checkpoint at the batch’s first event', async () => {
+    expect(await appendAndChain(10, 100)).toEqual([10]);
+    expect(await appendAndChain(30, 7)).toEqual([17, 24, 31, 38]);
+    expect(await appendAndChain(7, 7)).toEqual([45]);
+    expect(await appendAndChain(1, 7)).toEqual([]);
+    expect(await appendAndChain(9, 7)).toEqual([52]);
+    // 57 chained, the last checkpoint at 52. With N = 100 none is due up to 76; with N = 20 the one due
+    // at 72 was missed (the policy changed), so it is signed at the batch's first event, 77, and counted on from there.
+    expect(await appendAndChain(19, 100)).toEqual([]);
+    expect(await appendAndChain(4, 20)).toEqual([77]);
+    expect(await appendAndChain(6, 2)).toEqual([81, 83, 85]);
+    // Each checkpoint signs the chain as it stood at its event, and the whole chain verifies against the key.
+    expect(await verifyStoredChain(db, { publicKey: rawPublicKey(key) })).toMatchObject({ ok: true, events_verified: 86, checkpoints_verified: 11 });
   });
 });

@@ -22,13 +22,22 @@ export function readChainSource(db: Kysely<any>, after: LogCheckpoint, limit: nu
   return readLogAfter<ChainSourceRow>(db, after, limit, CHAIN_SOURCE_COLUMNS);
 }
 
+/** What chainEvents wrote: the new head, and each chained event's position and hash in order. */
+export interface ChainedBatch {
+  /** The head after the batch, locked until the transaction ends. */
+  head: ChainHeadRow;
+  positions: readonly number[];
+  /** The head's hash before the batch, then each event's hash: 32 bytes each. */
+  hashes: Buffer;
+}
+
 /**
  * Chains one batch of events, handed over in log order by the chainer's LogProcessor in the
  * transaction that also moves its checkpoint: each event gets a link in audit_chain with prev_hash
  * (the head so far) and hash = SHA-256(prev_hash ‖ canonical JSON). The events rows are not touched.
- * Returns the new head, locked until the transaction ends, for signHeadIfDue (null if there were no events).
+ * Returns what it wrote for signBatchCheckpoints (null if there were no events).
  */
-export async function chainEvents(trx: Transaction<any>, events: readonly ChainSourceRow[], hasher = new ChainHasher()): Promise<ChainHeadRow | null> {
+export async function chainEvents(trx: Transaction<any>, events: readonly ChainSourceRow[], hasher = new ChainHasher()): Promise<ChainedBatch | null> {
   if (events.length === 0) return null;
   const db = trx as Transaction<AuditDatabase>;
   const head = await db.selectFrom('audit_chain_head').selectAll().forUpdate().executeTakeFirst();
@@ -54,7 +63,7 @@ export async function chainEvents(trx: Transaction<any>, events: readonly ChainS
     on conflict (id) do update set position = excluded.position, transaction_id = excluded.transaction_id,
       hash = excluded.hash, events_chained = audit_chain_head.events_chained + ${events.length}
     returning *`.execute(db);
-  return written.rows[0];
+  return { head: written.rows[0], positions, hashes };
 }
 
 export interface CheckpointPolicy {
@@ -65,25 +74,63 @@ export interface CheckpointPolicy {
 }
 
 /**
- * Signs the chain's head when the policy says it is due; returns the new checkpoint, if any. The
- * head is read and locked here unless the caller passes the one chainEvents just wrote in `trx`.
+ * Signs the chain at every event of the batch that completes `everyEvents` events since the last
+ * checkpoint — at that event, not at the batch's end, so checkpoints are exactly `everyEvents`
+ * events apart however the chainer batches. The chain's first batch gets one at its head at once.
+ * Returns the checkpoints signed, oldest first.
  */
+export async function signBatchCheckpoints(
+  trx: Transaction<any>,
+  key: KeyObject,
+  everyEvents: number,
+  now: Date,
+  batch: ChainedBatch,
+): Promise<Checkpoint[]> {
+  const db = trx as Transaction<AuditDatabase>;
+  const last = await latestCheckpointRow(db);
+  const chainedBefore = batch.head.events_chained - batch.positions.length;
+  // The events_chained counts (the head's after that many events) at which a checkpoint is due.
+  const due: number[] = [];
+  if (last) {
+    // Overdue (fewer events per checkpoint than before, or a chain older than its checkpoints): at the batch's first event.
+    for (let at = Math.max(last.events_chained + everyEvents, chainedBefore + 1); at <= batch.head.events_chained; at += everyEvents) due.push(at);
+  } else {
+    for (let at = everyEvents; at <= batch.head.events_chained; at += everyEvents) if (at > chainedBefore) due.push(at);
+    if (due.length === 0) due.push(batch.head.events_chained);
+  }
+  const signed: Checkpoint[] = [];
+  for (const eventsChained of due) {
+    const index = eventsChained - chainedBefore; // 1-based within the batch
+    const hash = Buffer.from(batch.hashes.subarray(index * 32, index * 32 + 32));
+    signed.push(await insertCheckpoint(db, key, batch.positions[index - 1], hash, eventsChained, now));
+  }
+  return signed;
+}
+
+/** Signs the chain's head when the policy says it is due; returns the new checkpoint, if any. */
 export async function signHeadIfDue(
   trx: Transaction<any>,
   key: KeyObject,
   policy: CheckpointPolicy,
   now: Date,
-  chained?: ChainHeadRow,
 ): Promise<Checkpoint | null> {
   const db = trx as Transaction<AuditDatabase>;
-  const head = chained ?? (await db.selectFrom('audit_chain_head').selectAll().forUpdate().executeTakeFirst());
+  const head = await db.selectFrom('audit_chain_head').selectAll().forUpdate().executeTakeFirst();
   if (!head) return null;
-  const last = await db.selectFrom('audit_checkpoints').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const last = await latestCheckpointRow(db);
   if (last && last.position === head.position && last.root_hash.equals(head.hash)) return null;
   const since = head.events_chained - (last?.events_chained ?? 0);
   const due = since >= policy.everyEvents || !last || now.getTime() - last.signed_at.getTime() >= policy.everyMs;
   if (!due) return null;
-  const checkpoint = signCheckpoint(key, head.position, head.hash, now);
+  return insertCheckpoint(db, key, head.position, head.hash, head.events_chained, now);
+}
+
+function latestCheckpointRow(db: Kysely<AuditDatabase>): Promise<CheckpointRow | undefined> {
+  return db.selectFrom('audit_checkpoints').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+}
+
+async function insertCheckpoint(db: Kysely<AuditDatabase>, key: KeyObject, position: number, hash: Buffer, eventsChained: number, now: Date): Promise<Checkpoint> {
+  const checkpoint = signCheckpoint(key, position, hash, now);
   await db
     .insertInto('audit_checkpoints')
     .values({
@@ -92,7 +139,7 @@ export async function signHeadIfDue(
       signature: checkpoint.signature,
       public_key: checkpoint.public_key,
       signed_at: checkpoint.signed_at,
-      events_chained: head.events_chained,
+      events_chained: eventsChained,
     })
     .execute();
   return checkpoint;
@@ -109,6 +156,6 @@ export async function listCheckpoints(db: Kysely<any>): Promise<Checkpoint[]> {
 }
 
 export async function latestCheckpoint(db: Kysely<any>): Promise<Checkpoint | null> {
-  const row = await (db as Kysely<AuditDatabase>).selectFrom('audit_checkpoints').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const row = await latestCheckpointRow(db);
   return row ? checkpointOfRow(row) : null;
 }

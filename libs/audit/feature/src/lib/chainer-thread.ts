@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { MessagePort } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import { readConfig } from '@keyledger/config';
-import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, CheckpointPolicy, chainEvents, signHeadIfDue } from '@keyledger/audit-data-access';
+import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, CheckpointPolicy, chainEvents, signBatchCheckpoints, signHeadIfDue } from '@keyledger/audit-data-access';
 import { ChainHasher } from '@keyledger/audit-domain';
 import { createDb, LogProcessor, ProcessorLag } from '@keyledger/event-store';
 import { readAuditSigningKey } from './audit-signing-key';
@@ -41,8 +41,8 @@ export function chainerOptionsFromConfig(env: Record<string, string | undefined>
  * Builds the hash chain: one LogProcessor (leased, so one instance chains at a time) follows the
  * log in gap-safe order and chains each batch in the transaction that moves its checkpoint. The
  * chain is global — one sequence over every organization's events — so one processor and one
- * checkpoint cover the whole log. The head is signed every N events within a batch, and every T
- * seconds by a timer when the head moved and no batch reached N.
+ * checkpoint cover the whole log. The chain is signed at every N-th event as batches are chained,
+ * and its head every T seconds by a timer when the head moved since the last checkpoint.
  */
 export function startChainProcessor(db: Kysely<any>, options: ChainerOptions, log: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void) {
   const hasher = new ChainHasher();
@@ -55,9 +55,9 @@ export function startChainProcessor(db: Kysely<any>, options: ChainerOptions, lo
     // Chaining may lag by a poll interval; in exchange it runs as few, large transactions beside the writers.
     gatherBatches: true,
     handle: async (events, trx) => {
-      const head = await chainEvents(trx, events, hasher);
-      // Within a batch only the event count can make a checkpoint due; the timer handles time.
-      if (head) await signHeadIfDue(trx, options.key, { everyEvents: options.policy.everyEvents, everyMs: Number.POSITIVE_INFINITY }, new Date(), head);
+      const chained = await chainEvents(trx, events, hasher);
+      // Within a batch only the event count makes checkpoints due; the timer handles time.
+      if (chained) await signBatchCheckpoints(trx, options.key, options.policy.everyEvents, new Date(), chained);
     },
     onError: (error) => log('warn', 'audit chainer failed; retrying', { err: errorFields(error), processor: AUDIT_CHAIN_PROCESSOR }),
   });
