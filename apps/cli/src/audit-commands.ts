@@ -46,6 +46,8 @@ function report(result: VerifyResult, json: boolean): number {
     out(`chain intact: ${result.events_verified} events verified${result.events_pending ? `, ${result.events_pending} not chained yet` : ''}`);
     if (result.head) out(`head: position ${result.head.position}, hash ${result.head.hash}`);
     out(result.checkpoint ? `${result.checkpoints_verified} signed checkpoints verified; latest at position ${result.checkpoint.position}, signed ${result.checkpoint.signed_at}` : 'no signed checkpoint yet');
+    // Anyone can append rechained events after the last signature: say how many nothing vouches for.
+    if (result.checkpoint && result.events_after_checkpoint > 0) out(`${result.events_after_checkpoint} events after the latest checkpoint are not covered by a signature yet`);
   } else {
     out(`TAMPERED: first bad position ${result.first_bad_position}: ${result.reason}`);
     out(result.detail);
@@ -58,10 +60,10 @@ export function addAuditCommands(program: Command): void {
 
   audit
     .command('verify')
-    .description('recompute the hash chain from the raw rows (or an export file) and check every signed checkpoint; exit 1 on any break')
+    .description('recompute the hash chain from the raw rows (or an export file) and check every signed checkpoint; exit 1 on any break, or, with a pinned key, when no checkpoint signed by it covers the chain')
     .option('--database-url <url>', 'Postgres connection string (default: DATABASE_URL)')
     .option('--file <path>', 'verify an NDJSON export offline instead of the database')
-    .option('--public-key <key>', 'the pinned Ed25519 public key (base64, hex or PEM); required with --file')
+    .option('--public-key <key>', 'the pinned Ed25519 public key (base64, hex or PEM); required with --file; the chain must then carry at least one checkpoint signed by it')
     .option('--json', 'print the result as JSON')
     .action(async (own: { databaseUrl?: string; file?: string; publicKey?: string; json?: boolean }, command: Command) => {
       // `--json` is also a global option of the CLI: take it from wherever commander put it.
@@ -75,7 +77,8 @@ export function addAuditCommands(program: Command): void {
       } else {
         const db = createDb(databaseUrl(options.databaseUrl), { poolSize: 2, applicationName: 'keyledger-audit' });
         try {
-          result = await verifyStoredChain(db, { publicKey, onProgress: (n) => bar.update(n) });
+          // A pinned key that signed nothing proves nothing: whoever can rewrite the tables can drop every checkpoint and rechain.
+          result = await verifyStoredChain(db, { publicKey, requireSignature: publicKey !== undefined, onProgress: (n) => bar.update(n) });
         } finally {
           await db.destroy();
         }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kysely, sql } from 'kysely';
-import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { chainEvents, readChainSource, signHeadIfDue } from '@keyledger/audit-data-access';
+import { ChainRow, GENESIS_HASH, chainHash, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
+import { chainEvents, exportedEvent, readChainRows, readChainSource, signHeadIfDue } from '@keyledger/audit-data-access';
 import { createDb, EventStore, LOG_START } from '@keyledger/event-store';
 import { createTestDatabase, REPO_ROOT, TestDatabase, waitFor } from '@keyledger/testing';
 
@@ -51,7 +51,7 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
   /** The same for the chain's own links. */
   const tamperChain = (statement: ReturnType<typeof sql>) => withTriggerOff('audit_chain', statement);
 
-  /** Chains every committed event and signs the head, as the chainer does (the gap-safe read waits out other transactions on the server). */
+  /** Chains every committed event, as the chainer does (the gap-safe read waits out other transactions on the server). */
   async function chainEverything(): Promise<void> {
     await waitFor(
       'every event chained',
@@ -67,8 +67,8 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
       60_000,
       50,
     );
-    await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
   }
+  const signHead = () => db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
 
   beforeAll(async () => {
     database = await createTestDatabase('audit_verify');
@@ -76,8 +76,9 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     expect(migrated.code).toBe(0);
     db = createDb(database.url, { poolSize: 2 });
     const store = new EventStore(db);
-    // 30 events, each appended in its own transaction, across orgs and streams.
-    for (let i = 1; i <= 30; i++) {
+    // 32 events, each appended in its own transaction, across orgs and streams; the last two are
+    // chained but not signed yet, as between two checkpoints of the chainer.
+    for (let i = 1; i <= 32; i++) {
       const org = `org_${i % 3}`;
       await store.append(
         `agent-agt_${i % 7}`,
@@ -86,10 +87,15 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
         { request_id: `req_${i}`, actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1', environment: 'test' },
         { orgId: org },
       );
-      if (i === 20 || i === 30) await chainEverything();
+      if (i === 20 || i === 30) {
+        await chainEverything();
+        await signHead();
+      }
     }
+    await chainEverything();
     await sql`create table events_pristine as select * from events`.execute(db);
     await sql`create table audit_chain_pristine as select * from audit_chain`.execute(db);
+    await sql`create table audit_checkpoints_pristine as select * from audit_checkpoints`.execute(db);
   }, 120_000);
 
   afterEach(async () => {
@@ -98,7 +104,8 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     await tamper(sql`insert into events overriding system value select * from events_pristine`);
     await tamperChain(sql`delete from audit_chain`);
     await tamperChain(sql`insert into audit_chain select * from audit_chain_pristine`);
-    await sql`update audit_checkpoints c set signature = p.signature from audit_checkpoints_pristine p where p.id = c.id`.execute(db).catch(() => undefined);
+    await sql`delete from audit_checkpoints`.execute(db);
+    await sql`insert into audit_checkpoints overriding system value select * from audit_checkpoints_pristine`.execute(db);
   });
 
   afterAll(async () => {
@@ -106,11 +113,12 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     await database?.drop();
   });
 
-  it('passes an untouched log: every event verified, both checkpoints checked', async () => {
+  it('passes an untouched log: every event verified, both checkpoints checked, the unsigned tail counted', async () => {
     const run = await verify();
     expect(run).toMatchObject({ code: 0 });
-    expect(run.stdout).toContain('chain intact: 30 events verified');
+    expect(run.stdout).toContain('chain intact: 32 events verified');
     expect(run.stdout).toContain('2 signed checkpoints verified; latest at position 30');
+    expect(run.stdout).toContain('2 events after the latest checkpoint are not covered by a signature yet');
   });
 
   it('names an event whose data was changed', async () => {
@@ -156,7 +164,6 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
   });
 
   it('detects a forged checkpoint signature', async () => {
-    await sql`create table if not exists audit_checkpoints_pristine as select * from audit_checkpoints`.execute(db);
     await sql`update audit_checkpoints set signature = ${Buffer.alloc(64, 1)} where position = 20`.execute(db);
     const run = await verify();
     expect(run.code).toBe(1);
@@ -168,10 +175,11 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     const file = join(dir, 'log.ndjson');
     const exported = await cli(['audit', 'export', '--out', file], database.url);
     expect(exported).toMatchObject({ code: 0 });
-    expect(exported.stdout).toContain('exported 30 events and 2 checkpoints');
+    expect(exported.stdout).toContain('exported 32 events and 2 checkpoints');
     const offline = await cli(['audit', 'verify', '--file', file, '--public-key', pinned], 'postgres://nobody@127.0.0.1:1/none');
     expect(offline).toMatchObject({ code: 0 });
-    expect(offline.stdout).toContain('chain intact: 30 events verified');
+    expect(offline.stdout).toContain('chain intact: 32 events verified');
+    expect(offline.stdout).toContain('2 events after the latest checkpoint are not covered by a signature yet');
 
     const lines = readFileSync(file, 'utf8').split('\n');
     const index = lines.findIndex((line) => line.includes('"position":17,'));
@@ -185,5 +193,64 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     const wrongKey = await cli(['audit', 'verify', '--file', file, '--public-key', otherKey], 'postgres://nobody@127.0.0.1:1/none');
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toContain('bad_signature');
+  });
+
+  it('fails a database chain rechained by hand after its checkpoints were deleted, against the pinned key', async () => {
+    // The table owner's forgery: change an event, drop every signature, recompute every link from the genesis.
+    await tamper(sql`update events set data = jsonb_set(data, '{name}', '"mallory"') where position = 7`);
+    await sql`delete from audit_checkpoints`.execute(db);
+    const links: { position: number; hash: Buffer; prev_hash: Buffer }[] = [];
+    let prev = GENESIS_HASH;
+    for await (const row of readChainRows(db)) {
+      const hash = chainHash(prev, row);
+      links.push({ position: row.position, hash, prev_hash: prev });
+      prev = hash;
+    }
+    await tamperChain(sql`delete from audit_chain`);
+    await db.insertInto('audit_chain').values(links).execute();
+
+    const run = await verify();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('first bad position 1: unsigned');
+    expect(run.stdout).toContain('no checkpoint signed by the pinned key covers any event');
+  });
+
+  it('fails a made-up export without checkpoints, and an empty file, against a pinned key that signed nothing in them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyledger-audit-'));
+    const events: string[] = [];
+    let prev = GENESIS_HASH;
+    for (let i = 1; i <= 3; i++) {
+      const row: ChainRow = {
+        position: i,
+        id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        stream: 'agent-agt_made_up',
+        stream_version: i,
+        type: 'AgentUpdated',
+        schema_version: 1,
+        data: { agent_id: 'agt_made_up', name: `made up ${i}` },
+        metadata: { request_id: `req_${i}`, actor_key_id: null, agent_id: null, ip: '127.0.0.1' },
+        org_id: 'org_1',
+        recorded_at: new Date(Date.UTC(2026, 10, 22, 10, 0, i)),
+        transaction_id: String(1000 + i),
+        hash: null,
+        prev_hash: prev,
+      };
+      row.hash = chainHash(prev, row);
+      prev = row.hash;
+      events.push(JSON.stringify(exportedEvent(row)));
+    }
+    writeFileSync(join(dir, 'forged.ndjson'), events.join('\n') + '\n');
+    writeFileSync(join(dir, 'empty.ndjson'), '');
+    const unrelated = rawPublicKey(parseSigningKey(generateSigningSeed())).toString('base64');
+    const offline = (file: string) => cli(['audit', 'verify', '--file', join(dir, file), '--public-key', unrelated], 'postgres://nobody@127.0.0.1:1/none');
+
+    const forged = await offline('forged.ndjson');
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toContain('first bad position 1: unsigned');
+    expect(forged.stdout).toContain('no checkpoint signed by the pinned key covers any event');
+    const empty = await offline('empty.ndjson');
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toContain('first bad position 0: unsigned');
+    expect(empty.stdout).toContain('there are no events and no checkpoint');
   });
 });

@@ -62,14 +62,15 @@ describe('GET /v1/audit/verify’s verification: from the newest verified checkp
   it('verifies the whole chain once, then only what came after the newest checkpoint it verified', async () => {
     await appendAndChain(30);
     const first = await verifyStoredChainSinceVerified(db, { publicKey });
-    expect(first).toMatchObject({ ok: true, events_verified: 30, events_pending: 0, head: { position: 30 }, checkpoint: { position: 30 } });
+    expect(first).toMatchObject({ ok: true, events_verified: 30, events_pending: 0, head: { position: 30 }, checkpoint: { position: 30 }, events_after_checkpoint: 0 });
     const progress = await sql<{ position: number; events_verified: number }>`select position, events_verified from audit_verification`.execute(db);
     expect(progress.rows).toEqual([{ position: 30, events_verified: 30 }]);
 
     await appendAndChain(5);
     await store.append('agent-a', 35, [{ type: 'AgentUpdated', data: { agent_id: 'a', n: 35 } }], meta, { orgId: 'org_1' });
     const second = await verifyStoredChainSinceVerified(db, { publicKey });
-    expect(second).toMatchObject({ ok: true, events_verified: 35, events_pending: 1, head: { position: 35 }, checkpoint: { position: 30 } });
+    // Counted from the checkpoint it started from: 31 to 35 are chained, no signature covers them yet.
+    expect(second).toMatchObject({ ok: true, events_verified: 35, events_pending: 1, head: { position: 35 }, checkpoint: { position: 30 }, events_after_checkpoint: 5 });
   });
 
   it('reports tampering after the last verified checkpoint; tampering before it is the full recomputation’s to find', async () => {
@@ -85,5 +86,43 @@ describe('GET /v1/audit/verify’s verification: from the newest verified checkp
   it('when the verified checkpoint no longer matches the log, it starts over from the genesis and names the first break', async () => {
     await tamper(`delete from events where position = 30`);
     expect(await verifyStoredChainSinceVerified(db, { publicKey })).toMatchObject({ ok: false, first_bad_position: 5, reason: 'altered' });
+  });
+});
+
+describe('a chained log with no checkpoint yet', () => {
+  let database: TestDatabase;
+  let db: Kysely<any>;
+  const publicKey = rawPublicKey(parseSigningKey(generateSigningSeed()));
+
+  beforeAll(async () => {
+    database = await createTestDatabase('audit_verify_unsigned');
+    db = createDb(database.url, { poolSize: 2 });
+    await migrateToLatest(db, [eventStoreMigrations, auditMigrations]);
+    const store = new EventStore(db);
+    for (let i = 0; i < 3; i++) await store.append('agent-a', i, [{ type: 'AgentUpdated', data: { agent_id: 'a', n: i } }], meta, { orgId: 'org_1' });
+    // Chained as the chainer does in a fresh deployment's first seconds, before its first signature.
+    // The gap-safe read may come back empty while other suites' transactions are open on the server.
+    for (let from = LOG_START, chained = 0; chained < 3; ) {
+      const batch = await db.transaction().execute(async (trx) => {
+        const events = await readChainSource(trx, from, 10);
+        await chainEvents(trx, events);
+        return events;
+      });
+      if (batch.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      else {
+        from = checkpointOf(batch[batch.length - 1]);
+        chained += batch.length;
+      }
+    }
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  it('is intact for GET /v1/audit/verify, but not for a verification that requires a signature by the pinned key', async () => {
+    expect(await verifyStoredChainSinceVerified(db, { publicKey })).toMatchObject({ ok: true, events_verified: 3, checkpoint: null, events_after_checkpoint: 3 });
+    expect(await verifyStoredChain(db, { publicKey, requireSignature: true })).toMatchObject({ ok: false, first_bad_position: 1, reason: 'unsigned', events_verified: 3 });
   });
 });

@@ -54,6 +54,8 @@ export function postgresChainLookup(db: Kysely<any> | Transaction<any>): ChainLo
 
 export interface VerifyStoredOptions {
   publicKey?: Buffer;
+  /** Not intact unless a checkpoint signed by `publicKey` covers the chain (what the CLI asks for when a key is pinned). */
+  requireSignature?: boolean;
   onProgress?: (rows: number) => void;
 }
 
@@ -62,7 +64,7 @@ export async function verifyStoredChain(db: Kysely<any>, options: VerifyStoredOp
   // Read-only, so it takes no transaction id and holds back no gap-safe log reader.
   return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(async (trx) => {
     const checkpoints = await listCheckpoints(trx);
-    return verifyChain(readChainRows(trx), { checkpoints, publicKey: options.publicKey, lookup: postgresChainLookup(trx), onProgress: options.onProgress });
+    return verifyChain(readChainRows(trx), { checkpoints, publicKey: options.publicKey, requireSignature: options.requireSignature, lookup: postgresChainLookup(trx), onProgress: options.onProgress });
   });
 }
 

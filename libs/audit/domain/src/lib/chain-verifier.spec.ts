@@ -1,6 +1,6 @@
 import { canonicalJson } from './canonical-json';
 import { generateSigningSeed, parsePublicKey, parseSigningKey, rawPublicKey, signCheckpoint, Checkpoint } from './checkpoint';
-import { ChainLookup, verifyChain } from './chain-verifier';
+import { ChainLookup, VerifyOptions, verifyChain } from './chain-verifier';
 import { ChainRow, GENESIS_HASH, chainHash } from './event-hash';
 
 function chained(count: number): ChainRow[] {
@@ -44,12 +44,12 @@ function lookupOver(rows: ChainRow[]): ChainLookup {
   };
 }
 
-async function verify(rows: ChainRow[], checkpoints: Checkpoint[] = [], publicKey?: Buffer) {
-  const ordered = inLog(rows);
-  async function* iterate() {
-    yield* ordered;
-  }
-  return verifyChain(iterate(), { checkpoints, publicKey, lookup: lookupOver(rows) });
+async function* iterate(rows: ChainRow[]) {
+  yield* inLog(rows);
+}
+
+async function verify(rows: ChainRow[], checkpoints: Checkpoint[] = [], publicKey?: Buffer, options: Partial<VerifyOptions> = {}) {
+  return verifyChain(iterate(rows), { checkpoints, publicKey, lookup: lookupOver(rows), ...options });
 }
 
 describe('canonical JSON (RFC 8785)', () => {
@@ -115,5 +115,42 @@ describe('verifyChain', () => {
     const impostor = signCheckpoint(other, 8, rows[7].hash as Buffer, new Date());
     expect(await verify(rows, [impostor], parsePublicKey(rawPublicKey(key).toString('base64')))).toMatchObject({ ok: false, reason: 'bad_signature' });
     expect(await verify(rows.slice(0, 7), [good])).toMatchObject({ ok: false, first_bad_position: 8, reason: 'removed' });
+  });
+
+  it('with a signature required, fails a chain that no checkpoint signed by the pinned key covers, naming its first event', async () => {
+    // Anyone can rechain made-up events from the genesis: only a signature by the pinned key vouches for them.
+    const forged = chained(3);
+    const unrelated = rawPublicKey(parseSigningKey(generateSigningSeed()));
+    expect(await verify(forged, [], unrelated)).toMatchObject({ ok: true });
+    const result = await verify(forged, [], unrelated, { requireSignature: true });
+    expect(result).toMatchObject({ ok: false, first_bad_position: 1, reason: 'unsigned', events_verified: 3 });
+    expect(result.ok === false && result.detail).toContain('no checkpoint signed by the pinned key covers any event');
+
+    expect(await verify([], [], unrelated, { requireSignature: true })).toMatchObject({ ok: false, first_bad_position: 0, reason: 'unsigned', detail: expect.stringContaining('no events and no checkpoint') });
+
+    const key = parseSigningKey(generateSigningSeed());
+    const rows = chained(10);
+    const signed = signCheckpoint(key, 8, rows[7].hash as Buffer, new Date());
+    expect(await verify(rows, [signed], rawPublicKey(key), { requireSignature: true })).toMatchObject({ ok: true, checkpoint: { position: 8 } });
+  });
+
+  it('counts the chained events after the latest checkpoint, which no signature covers yet', async () => {
+    const key = parseSigningKey(generateSigningSeed());
+    const rows = chained(10);
+    rows[9].hash = null;
+    rows[9].prev_hash = null;
+    const at = (p: number) => signCheckpoint(key, p, rows[p - 1].hash as Buffer, new Date());
+    expect(await verify(rows, [at(4), at(7)], rawPublicKey(key))).toMatchObject({ ok: true, events_verified: 9, events_pending: 1, events_after_checkpoint: 2, checkpoint: { position: 7 } });
+    expect(await verify(rows, [at(9)], rawPublicKey(key))).toMatchObject({ ok: true, events_after_checkpoint: 0 });
+    expect(await verify(rows, [], rawPublicKey(key))).toMatchObject({ ok: true, events_after_checkpoint: 9, checkpoint: null });
+  });
+
+  it('an incremental walk starts from a checkpoint already verified: it counts as signed', async () => {
+    const key = parseSigningKey(generateSigningSeed());
+    const rows = chained(12);
+    const start = { checkpoint: signCheckpoint(key, 8, rows[7].hash as Buffer, new Date()), transaction_id: rows[7].transaction_id, events_verified: 8 };
+    const after = rows.slice(8);
+    const result = await verifyChain(iterate(after), { checkpoints: [], start, publicKey: rawPublicKey(key), requireSignature: true, lookup: lookupOver(rows) });
+    expect(result).toMatchObject({ ok: true, events_verified: 12, events_after_checkpoint: 4, checkpoint: { position: 8 } });
   });
 });

@@ -2,7 +2,7 @@ import { Canonicalize, canonicalJson } from './canonical-json';
 import { Checkpoint, CheckpointView, checkpointSignatureValid, checkpointView } from './checkpoint';
 import { ChainRow, GENESIS_HASH, chainHash } from './event-hash';
 
-export type TamperKind = 'altered' | 'removed' | 'inserted' | 'reordered' | 'bad_signature';
+export type TamperKind = 'altered' | 'removed' | 'inserted' | 'reordered' | 'bad_signature' | 'unsigned';
 
 export type VerifyResult =
   | {
@@ -13,6 +13,8 @@ export type VerifyResult =
       head: { position: number; hash: string } | null;
       checkpoints_verified: number;
       checkpoint: CheckpointView | null;
+      /** Chained events after the latest verified checkpoint (all of them without one): no signature vouches for them yet. */
+      events_after_checkpoint: number;
     }
   | { ok: false; first_bad_position: number; reason: TamperKind; detail: string; events_verified: number };
 
@@ -54,6 +56,12 @@ export interface VerifyOptions {
   onCheckpoint?: (checkpoint: Checkpoint, place: RowPlace, eventsVerified: number) => void;
   /** The pinned key; without it each checkpoint is checked against the key stored with it. */
   publicKey?: Buffer;
+  /**
+   * Intact only if the walk met at least one validly signed checkpoint (or started from one): a
+   * pinned key that signed nothing proves nothing, since anyone can rechain made-up events from the
+   * genesis. Off for the service's own check, where a fresh log has no checkpoint for a few seconds.
+   */
+  requireSignature?: boolean;
   lookup: ChainLookup;
   canonicalize?: Canonicalize;
   /** Called every so often with the number of rows walked (progress display). */
@@ -72,7 +80,8 @@ const later = (a: RowPlace, b: RowPlace) => {
  * columns and the previous hash, and checks every checkpoint met on the way. Stops at the first
  * break and says which position and what kind: altered (a row's content or hash changed),
  * removed (a row missing), inserted (a row the chainer never chained), reordered (rows out of
- * their chained order), bad_signature (a checkpoint not signed by the key). Holds one row of
+ * their chained order), bad_signature (a checkpoint not signed by the key), unsigned (no signed
+ * checkpoint at all, when `requireSignature` asks for one). Holds one row of
  * look-ahead, so it runs over a million rows in constant memory.
  */
 export async function verifyChain(rows: AsyncIterable<ChainRow>, options: VerifyOptions): Promise<VerifyResult> {
@@ -91,6 +100,8 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
   let pending = 0;
   let firstUnchained: ChainRow | null = null;
   let latestCheckpoint: Checkpoint | null = start?.checkpoint ?? null;
+  let eventsSigned = start?.events_verified ?? 0;
+  let firstPosition: number | null = null;
   let walked = 0;
   const fail = (position: number, reason: TamperKind, detail: string): VerifyResult => ({
     ok: false,
@@ -151,6 +162,7 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
         return fail(cur.position, 'bad_signature', `the checkpoint at position ${cur.position} has a signature that does not verify`);
       }
       latestCheckpoint = checkpoint;
+      eventsSigned = verified + 1;
       options.onCheckpoint?.(checkpoint, { position: cur.position, transaction_id: cur.transaction_id }, verified + 1);
     }
     prevPrev = prev;
@@ -162,6 +174,7 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
 
   let held: ChainRow | null = null;
   for await (const row of rows) {
+    firstPosition ??= row.position;
     if (held) {
       const result = await step(held, row);
       if (result) return result;
@@ -177,6 +190,11 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
   for (const checkpoint of unmatched) {
     return fail(checkpoint.position, 'removed', `the checkpoint at position ${checkpoint.position} signs a head that is no longer in the chained log`);
   }
+  if (options.requireSignature && !latestCheckpoint) {
+    const signedBy = options.publicKey ? 'signed by the pinned key' : 'with a valid signature';
+    if (firstPosition === null) return fail(0, 'unsigned', `there are no events and no checkpoint: nothing ${signedBy} to verify`);
+    return fail(firstPosition, 'unsigned', `no checkpoint ${signedBy} covers any event: anyone can compute the hashes, only a signature vouches for them`);
+  }
   const finalRow = prevRow as Pick<ChainRow, 'position' | 'hash'> | null;
   const signed = latestCheckpoint as Checkpoint | null;
   return {
@@ -186,5 +204,6 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
     head: finalRow && finalRow.hash ? { position: finalRow.position, hash: finalRow.hash.toString('hex') } : null,
     checkpoints_verified: options.checkpoints.length,
     checkpoint: signed ? checkpointView(signed) : null,
+    events_after_checkpoint: verified - eventsSigned,
   };
 }

@@ -61,7 +61,8 @@ export type AuditVerifyView =
   | {
       ok: false;
       first_bad_position: number;
-      reason: 'altered' | 'removed' | 'inserted' | 'reordered' | 'bad_signature';
+      /** `unsigned` (no signed checkpoint) comes only from the CLI's verification with a pinned key, never from this API. */
+      reason: 'altered' | 'removed' | 'inserted' | 'reordered' | 'bad_signature' | 'unsigned';
       detail: string;
       events_verified: number;
     };
