@@ -1,6 +1,7 @@
 import { Kysely, Migration, MigrationProvider, MigrationResultSet, Migrator } from 'kysely';
 import * as events from './migrations/2026_11_22_0001_events';
 import * as idempotencyIndex from './migrations/2026_11_22_0002_idempotency_index';
+import * as eventsOrgLogOrder from './migrations/2026_11_22_0003_events_org_log_order';
 
 /**
  * A named set of migrations owned by one part of the system, each set with its own history table,
@@ -14,7 +15,11 @@ export interface MigrationSet {
 
 export const eventStoreMigrations: MigrationSet = {
   name: 'event_store',
-  migrations: { '2026_11_22_0001_events': events, '2026_11_22_0002_idempotency_index': idempotencyIndex },
+  migrations: {
+    '2026_11_22_0001_events': events,
+    '2026_11_22_0002_idempotency_index': idempotencyIndex,
+    '2026_11_22_0003_events_org_log_order': eventsOrgLogOrder,
+  },
 };
 
 class StaticProvider implements MigrationProvider {
