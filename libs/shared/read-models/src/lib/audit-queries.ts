@@ -1,4 +1,5 @@
 import { Kysely, sql } from 'kysely';
+import { LOG_START, LogCheckpoint } from '@keyledger/event-store';
 import type { Visibility } from './keys-queries';
 
 /** An event as `GET /v1/audit/events` and the export show it. */
@@ -15,14 +16,15 @@ export interface AuditEventView {
 }
 
 export interface AuditEventFilter {
-  /** Events after this position. */
-  after: number;
+  /** Events after this place in log order (LOG_START: from the beginning). */
+  after: LogCheckpoint;
   type?: string;
   agentId?: string;
 }
 
-interface AuditEventRow {
+export interface AuditEventRow {
   position: number;
+  transaction_id: string;
   stream: string;
   stream_version: number;
   type: string;
@@ -48,20 +50,43 @@ export function auditEventView(row: AuditEventRow): AuditEventView {
 }
 
 /**
+ * Where the caller's organization's event at `position` stands in log order (0: the start of the
+ * log), so a listing can resume right after it; null when no event of the organization has it.
+ */
+export async function auditEventPlace(db: Kysely<any>, visibility: Visibility, position: number): Promise<LogCheckpoint | null> {
+  if (position === 0) return LOG_START;
+  const result = await sql<{ transaction_id: string }>`
+    select transaction_id from events where position = ${position} and org_id = ${visibility.orgId}`.execute(db);
+  return result.rows[0] ? { transactionId: result.rows[0].transaction_id, position } : null;
+}
+
+/** An event about an agent: done by it (metadata) or naming it (data). */
+function aboutAgent(agentId: string) {
+  return sql`(metadata->>'agent_id' = ${agentId} or data->>'agent_id' = ${agentId})`;
+}
+
+/**
  * The caller's organization's events of its environment (org-wide events, which name no
- * environment, are in both), by position. An agent-bound key sees only its agent's events.
+ * environment, are in both) after `filter.after`, in log order and gap-safe as readLogAfter reads:
+ * positions are taken at insert but seen at commit, so paging by position alone would pass over an
+ * event whose transaction commits late. Events of transactions some still-running transaction
+ * precedes are held back until it ends; nothing can then appear behind a page already read.
+ * An agent-bound key sees only its agent's events, and an `agentId` filter narrows that further.
  */
 export async function listAuditEvents(db: Kysely<any>, visibility: Visibility, filter: AuditEventFilter, limit: number): Promise<AuditEventRow[]> {
-  const agentId = visibility.agentId ?? filter.agentId ?? null;
+  const org = visibility.orgId;
+  // The row comparison leads with org_id so all of it is a condition on events_org_log_order.
   const result = await sql<AuditEventRow>`
-    select position, stream, stream_version, type, data, metadata, recorded_at, c.hash, c.prev_hash
-    from events left join audit_chain c using (position)
-    where org_id = ${visibility.orgId}
-      and position > ${filter.after}
+    select e.position, e.transaction_id, stream, stream_version, type, data, metadata, recorded_at, c.hash, c.prev_hash
+    from events e left join audit_chain c on c.position = e.position
+    where e.org_id = ${org}
+      and (e.org_id, e.transaction_id, e.position) > (${org}, ${filter.after.transactionId}::xid8, ${filter.after.position}::bigint)
+      and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       and coalesce(metadata->>'environment', ${visibility.environment}) = ${visibility.environment}
       ${filter.type ? sql`and type = ${filter.type}` : sql``}
-      ${agentId ? sql`and (metadata->>'agent_id' = ${agentId} or data->>'agent_id' = ${agentId})` : sql``}
-    order by position
+      ${visibility.agentId ? sql`and ${aboutAgent(visibility.agentId)}` : sql``}
+      ${filter.agentId ? sql`and ${aboutAgent(filter.agentId)}` : sql``}
+    order by e.transaction_id, e.position
     limit ${limit}`.execute(db);
   return result.rows;
 }
@@ -91,7 +116,8 @@ export function attestationView(row: AttestationRow) {
 }
 
 /**
- * The caller's attestations (an agent key: its agent's), newest first, with the chain hash of each.
+ * The caller's attestations (an agent key: its agent's; `agentId` narrows that, never widens it),
+ * newest first, with the chain hash of each.
  * An attestation made for an existing spend names it itself; one whose claim a spend was then made
  * under (`POST /v1/spends` with `attestation`) gets that spend and its mismatches from the spends
  * read model, which the spend's own event filled. Both tables come from the log, so replay rebuilds this.
@@ -103,7 +129,6 @@ export async function listAttestations(
   cursor: { createdAt: Date; id: string } | null,
   limit: number,
 ): Promise<AttestationRow[]> {
-  const agent = visibility.agentId ?? agentId;
   const result = await sql<AttestationRow>`
     select a.id, a.agent_id, coalesce(a.spend_id, s.id) as spend_id, a.statement,
            case when a.spend_id is null and s.id is not null then coalesce(s.attestation_mismatches, '[]'::jsonb) else a.mismatches end as mismatches,
@@ -114,7 +139,8 @@ export async function listAttestations(
     ) s on true
     left join audit_chain c on c.position = a.position
     where a.org_id = ${visibility.orgId} and a.environment = ${visibility.environment}
-      ${agent ? sql`and a.agent_id = ${agent}` : sql``}
+      ${visibility.agentId ? sql`and a.agent_id = ${visibility.agentId}` : sql``}
+      ${agentId ? sql`and a.agent_id = ${agentId}` : sql``}
       ${cursor ? sql`and (a.created_at, a.id) < (${cursor.createdAt}, ${cursor.id})` : sql``}
     order by a.created_at desc, a.id desc
     limit ${limit + 1}`.execute(db);
