@@ -112,7 +112,9 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
       after = Number(page.body.data.next_cursor);
     }
     expect(all.length).toBeGreaterThan(10);
-    expect(all.map((e) => e.position)).toEqual([...all.map((e) => e.position)].sort((a, b) => a - b));
+    // Pages follow one another in log order: together, the one long listing, nothing skipped or twice.
+    expect(new Set(all.map((e) => e.position)).size).toBe(all.length);
+    expect(all).toEqual((await acme.api.get('/v1/audit/events?limit=1000')).body.data.items);
     for (const event of all) {
       expect(event).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), prev_hash: expect.stringMatching(/^[0-9a-f]{64}$/), recorded_at: expect.any(String) });
       expect(JSON.stringify(event)).not.toContain('live-bot');
@@ -123,6 +125,26 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     const ofAgent = await acme.api.get(`/v1/audit/events?agent_id=${agentId}`);
     expect(ofAgent.body.data.items.map((e: any) => e.type)).toEqual(expect.arrayContaining(['AgentCreated', 'AgentPaused', 'AgentResumed']));
     expectError(await acme.api.get('/v1/audit/events?limit=1001'), 400, 'VALIDATION_ERROR');
+    // A list's default page is 20 (API.md, Conventions), and its cursor goes on where `after` would.
+    for (let i = 0; i < 25 - all.length; i++) expect((await acme.api.post('/v1/agents', { name: `filler-${i}` })).status).toBe(201);
+    let longer: any[] = [];
+    await waitFor('25 events listed', async () => (longer = (await acme.api.get('/v1/audit/events?limit=1000')).body.data.items).length >= 25, 20_000, 100);
+    const first = await acme.api.get('/v1/audit/events');
+    expect(first.body.data.items).toEqual(longer.slice(0, 20));
+    expect(first.body.data.next_cursor).toBe(String(longer[19].position));
+    expect((await acme.api.get(`/v1/audit/events?cursor=${first.body.data.next_cursor}&limit=5`)).body.data.items).toEqual(longer.slice(20, 25));
+    const both = await acme.api.get(`/v1/audit/events?after=${all[3].position}&cursor=${all[5].position}`);
+    expectError(both, 400, 'VALIDATION_ERROR');
+    expect(both.body.error.details.fields).toEqual([{ field: 'cursor', message: expect.stringContaining('after') }]);
+    // A position that is no event of the org says so, rather than listing from somewhere.
+    const [{ p: globexPosition }] = (await pg.query('select max(position)::int as p from events where org_id = $1', [globex.id])).rows;
+    for (const position of [all[all.length - 1].position + 1_000_000, globexPosition]) {
+      const unknown = await acme.api.get(`/v1/audit/events?after=${position}`);
+      expectError(unknown, 400, 'VALIDATION_ERROR');
+      expect(unknown.body.error.details.fields).toEqual([{ field: 'after', message: expect.stringContaining('not the position of an event') }]);
+      expectError(await acme.api.get(`/v1/audit/events?cursor=${position}`), 400, 'VALIDATION_ERROR');
+    }
+    expectError(await acme.api.get('/v1/audit/events?agent_id=shopper'), 400, 'VALIDATION_ERROR');
     const spendOnly = await acme.api.post('/v1/api-keys', { scopes: ['spend:read'] });
     expectError(await acme.api.withKey(spendOnly.body.data.key).get('/v1/audit/events'), 403, 'PERMISSION_DENIED');
     // Live and test are apart: Globex's live key sees its own events only.
@@ -153,6 +175,29 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(lines.length).toBeGreaterThan(10);
     for (const line of lines) expect(line).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), prev_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(lines).toEqual(listed.body.data.items);
+    // From a place in the log, and refused (before anything is streamed) where there is no such place.
+    const rest = await fetch(`${stack.gatewayUrl()}/v1/audit/export?after=${lines[9].position}`, { headers: { 'x-api-key': acme.key } });
+    expect((await rest.text()).trim().split('\n').map((line) => JSON.parse(line))).toEqual(lines.slice(10));
+    for (const query of ['after=999999999', 'agent_id=shopper']) {
+      const refused = await fetch(`${stack.gatewayUrl()}/v1/audit/export?${query}`, { headers: { 'x-api-key': acme.key } });
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR' } });
+    }
+  });
+
+  it('an agent-bound key asking for another agent’s events or attestations gets none, never its own', async () => {
+    const bystander = (await acme.api.post('/v1/agents', { name: 'bystander-of-filters' })).body.data.id;
+    const key = await acme.api.post('/v1/api-keys', { name: 'agent reader', agent_id: agentId, scopes: ['audit:read'] });
+    expect(key.status).toBe(201);
+    const agentKey = acme.api.withKey(key.body.data.key);
+
+    const own = (await agentKey.get(`/v1/audit/events?agent_id=${agentId}&limit=1000`)).body.data.items;
+    expect(own.map((e: any) => e.type)).toEqual(expect.arrayContaining(['AgentCreated', 'AttestationRecorded']));
+    expect(await agentKey.get(`/v1/audit/events?agent_id=${bystander}`)).toMatchObject({ status: 200, body: { data: { items: [], next_cursor: null } } });
+    expect((await agentKey.get(`/v1/attestations?agent_id=${agentId}`)).body.data.items.map((a: any) => a.id)).toContain(attestation.body.data.id);
+    expect(await agentKey.get(`/v1/attestations?agent_id=${bystander}`)).toMatchObject({ status: 200, body: { data: { items: [], next_cursor: null } } });
+    // The org's key, asking for that agent, gets the agent's events: it was there, only not the agent key's to see.
+    await waitFor('the agent’s creation listed', async () => (await acme.api.get(`/v1/audit/events?agent_id=${bystander}`)).body.data.items.length > 0, 20_000, 100);
   });
 
   it('records attestations: what the agent claimed, in the log, listed with its chain hash', async () => {
@@ -179,7 +224,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
   });
 
   it('links attestations and spends: intent → decision → spend in the log, and the mismatches where a spend differs from its claim', async () => {
-    const [{ position: before }] = (await pg.query('select max(position)::int as position from events')).rows;
+    const [{ position: before }] = (await pg.query('select max(position)::int as position from events where org_id = $1', [acme.id])).rows;
     expect((await acme.api.post('/v1/wallet/deposits', { amount: 100_000, currency: 'usd' })).status).toBe(201);
     expect((await acme.api.put(`/v1/agents/${agentId}/budget`, { currency: 'usd', fixed_limit: 50_000 })).status).toBe(200);
     const claim = { purpose: 'buy GPU hours', expected_amount: 1200, merchant: 'gpu.example' };
@@ -232,7 +277,18 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(byId.get(intended.body.data.id)).toMatchObject({ spend_id: underIt.body.data.id, mismatches: [{ field: 'amount', claimed: 400, actual: 450 }] });
 
     // The log, as an auditor reads it: the claim (intent), the decision naming it and saying where the spend differs, the spend.
-    const log: any[] = (await acme.api.get(`/v1/audit/events?after=${before}&limit=1000`)).body.data.items;
+    // The listing is gap-safe: an event shows once every transaction begun before it has ended, anywhere on the server.
+    const [{ position: last }] = (await pg.query('select max(position)::int as position from events where org_id = $1', [acme.id])).rows;
+    let log: any[] = [];
+    await waitFor(
+      'every event of the org listed',
+      async () => {
+        log = (await acme.api.get(`/v1/audit/events?after=${before}&limit=1000`)).body.data.items;
+        return log.some((e) => e.position === last);
+      },
+      20_000,
+      100,
+    );
     const intent = log.find((e) => e.type === 'AttestationRecorded' && e.data.attestation_id === over.body.data.attestation_id);
     const decision = log.find((e) => e.type === 'SpendAuthorized' && e.data.spend_id === over.body.data.id);
     const spent = log.find((e) => e.type === 'SpendCaptured' && e.data.spend_id === over.body.data.id);
