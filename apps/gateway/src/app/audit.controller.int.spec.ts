@@ -4,11 +4,12 @@ import { APP_FILTER } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { FastifyInstance } from 'fastify';
-import { CompiledQuery, DatabaseConnection, Driver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, QueryResult } from 'kysely';
+import { Kysely, KyselyPlugin, sql } from 'kysely';
 import pino from 'pino';
-import { createDb } from '@keyledger/event-store';
+import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
 import { ErrorEnvelopeFilter, KeyPrincipal, ServiceClients } from '@keyledger/gateway-http';
 import { DB, LOGGER } from '@keyledger/nest';
+import { createTestDatabase, TestDatabase } from '@keyledger/testing';
 import { AuditController, drainedOrClosed } from './audit.controller';
 
 const principal = {
@@ -18,52 +19,22 @@ const principal = {
   agent: null,
 } as unknown as KeyPrincipal;
 
-/** A database that answers each query with the next scripted answer: rows, or an error thrown. */
-function scriptedDb(answers: Array<unknown[] | Error>): Kysely<any> {
-  const connection: DatabaseConnection = {
-    async executeQuery<R>(_query: CompiledQuery): Promise<QueryResult<R>> {
-      const answer = answers.shift();
-      if (answer === undefined) throw new Error('no scripted answer left');
-      if (answer instanceof Error) throw answer;
-      return { rows: answer as R[] };
+/**
+ * The same database, except that the `failOn`-th read of the events listing fails as a lost
+ * connection would: Postgres answers every other query.
+ */
+function failingListing(db: Kysely<any>, failOn: number): Kysely<any> {
+  let listings = 0;
+  const plugin: KyselyPlugin = {
+    transformQuery({ node }) {
+      if (node.kind === 'RawNode' && node.sqlFragments.join('').includes('from events e') && ++listings === failOn) {
+        throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      }
+      return node;
     },
-    streamQuery() {
-      throw new Error('not scripted');
-    },
+    transformResult: async ({ result }) => result,
   };
-  const driver: Driver = {
-    init: async () => undefined,
-    acquireConnection: async () => connection,
-    beginTransaction: async () => undefined,
-    commitTransaction: async () => undefined,
-    rollbackTransaction: async () => undefined,
-    releaseConnection: async () => undefined,
-    destroy: async () => undefined,
-  };
-  return new Kysely<any>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => driver,
-      createIntrospector: (db) => new PostgresIntrospector(db),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-  });
-}
-
-/** `count` events as listAuditEvents returns them, `dataBytes` of data each. */
-function eventRows(count: number, dataBytes = 10): unknown[] {
-  return Array.from({ length: count }, (_, i) => ({
-    position: i + 1,
-    transaction_id: String(1000 + i),
-    stream: `agent-${i}`,
-    stream_version: 1,
-    type: 'AgentCreated',
-    data: { padding: 'x'.repeat(dataBytes) },
-    metadata: { request_id: 'req_x', actor_key_id: null, agent_id: null, ip: null },
-    recorded_at: new Date('2026-11-22T10:00:00.000Z'),
-    hash: null,
-    prev_hash: null,
-  }));
+  return db.withPlugin(plugin);
 }
 
 /** The audit routes over real HTTP, with the gateway's error envelope, the caller already authenticated. */
@@ -87,9 +58,32 @@ async function serve(db: Kysely<any>): Promise<{ app: NestFastifyApplication; ur
 
 describe('GET /v1/audit/export when the database fails', () => {
   let app: NestFastifyApplication | undefined;
+  let database: TestDatabase;
+  let db: Kysely<any>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('gateway_audit_export');
+    db = createDb(database.url, { poolSize: 4 });
+    await migrateToLatest(db, [eventStoreMigrations]);
+    // audit_chain belongs to the audit service's migrations; the listing only joins it for hashes.
+    await sql`create table audit_chain (position bigint primary key, hash bytea not null, prev_hash bytea not null)`.execute(db);
+    // 1 500 events of the caller's org: more than one export page (1 000). The first 300 carry 20 kB
+    // of data each, so the first page alone is far more than the socket buffers take.
+    await sql`
+      insert into events (stream, stream_version, type, data, metadata, org_id)
+      select 'agent-' || n, 1, 'AgentUpdated', jsonb_build_object('n', n, 'padding', case when n <= 300 then repeat('x', 20000) else '' end),
+             '{"request_id":"req_x","actor_key_id":null,"agent_id":null,"ip":null,"environment":"test"}'::jsonb, 'org_audit'
+      from generate_series(1, 1500) n`.execute(db);
+  });
+
   afterEach(async () => {
     await app?.close();
     app = undefined;
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
   });
 
   it('answers 503 SERVICE_UNAVAILABLE in the error envelope, with Retry-After, when Postgres is unreachable from the start', async () => {
@@ -109,9 +103,9 @@ describe('GET /v1/audit/export when the database fails', () => {
   });
 
   it('breaks the body off when a later page fails, so the client’s read fails instead of ending as if complete', async () => {
-    // One full page (1000 events), then the connection to Postgres is lost.
+    // One full page (1000 events) is sent, then the read of the second one fails.
     let url: string;
-    ({ app, url } = await serve(scriptedDb([eventRows(1000), Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })])));
+    ({ app, url } = await serve(failingListing(db, 2)));
     const res = await fetch(`${url}/v1/audit/export`);
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
@@ -125,7 +119,7 @@ describe('GET /v1/audit/export when the database fails', () => {
     try {
       // A page far larger than the socket buffers, so the handler is waiting for 'drain' when the client leaves.
       let url: string;
-      ({ app, url } = await serve(scriptedDb([eventRows(1000, 50_000)])));
+      ({ app, url } = await serve(db));
       // The client reads the status, then hangs up without reading the body.
       const status = await new Promise<number | undefined>((resolve, reject) => {
         const request = get(`${url}/v1/audit/export`, (res) => {
