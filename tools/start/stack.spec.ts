@@ -181,7 +181,7 @@ describe('processes and health', () => {
     const polite = spawnService({
       name: 'polite',
       command: process.execPath,
-      args: ['-e', "console.log('up'); process.on('SIGTERM', () => { console.log('bye'); process.exit(0); }); setInterval(() => {}, 1000)"],
+      args: ['-e', "process.on('SIGTERM', () => { console.log('bye'); process.exit(0); }); console.log('up'); setInterval(() => {}, 1000)"],
       echo: false,
     });
     const stubborn = spawnService({
