@@ -1,13 +1,27 @@
 import { Kysely, sql } from 'kysely';
 import { Client } from 'pg';
 import { chainHash, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogProcessor, migrateToLatest } from '@keyledger/event-store';
+import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogCheckpoint, LogProcessor, migrateToLatest } from '@keyledger/event-store';
 import { createTestDatabase, TestDatabase, waitFor } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
 import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signBatchCheckpoints, signHeadIfDue } from './chain.store';
 import { verifyStoredChain } from './stored-chain';
 
 const meta: EventMetadata = { request_id: 'req_1', actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1' };
+
+/**
+ * The `count` events appended after `from`, read as the chainer reads them. The read is gap-safe, so
+ * a transaction still running anywhere on the server (another suite's, in parallel) holds them back
+ * for a moment: look again until all are there.
+ */
+async function readAllAppended(db: Kysely<any>, from: LogCheckpoint, count: number): Promise<ChainSourceRow[]> {
+  const rows = await waitFor(`${count} events readable in log order`, async () => {
+    const read = await readChainSource(db, from, count + 1);
+    return read.length >= count && read;
+  }, 30_000, 20);
+  expect(rows).toHaveLength(count);
+  return rows;
+}
 
 describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
   let database: TestDatabase;
@@ -136,8 +150,7 @@ describe('the chainer (LogProcessor + chainEvents) on a live log', () => {
       // The chainer's own session may run in any time zone; what it hashes must not change.
       await sql`set local timezone = 'America/St_Johns'`.execute(trx);
       const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirstOrThrow();
-      const rows = await readChainSource(trx, { transactionId: String(head.transaction_id), position: head.position }, 1000);
-      expect(rows).toHaveLength(times.length * data.length);
+      const rows = await readAllAppended(trx, { transactionId: String(head.transaction_id), position: head.position }, times.length * data.length);
       await chainEvents(trx, rows);
     });
     // The verifier reads the rows through pg's parsers (JSON values, a Date) and recomputes every hash.
@@ -220,7 +233,7 @@ describe('checkpoints every N events (signBatchCheckpoints)', () => {
     return db.transaction().execute(async (trx) => {
       const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
       const from = head ? { transactionId: String(head.transaction_id), position: head.position } : { transactionId: '0', position: 0 };
-      const chained = await chainEvents(trx, await readChainSource(trx, from, 1000));
+      const chained = await chainEvents(trx, await readAllAppended(trx, from, count));
       if (!chained) throw new Error('nothing chained');
       await signBatchCheckpoints(trx, key, everyEvents, new Date(), chained);
       const rows = await sql<{ events_chained: number }>`select events_chained from audit_checkpoints where events_chained > ${chained.head.events_chained - count} order by id`.execute(trx);
