@@ -75,12 +75,14 @@ function aboutAgent(agentId: string) {
  */
 export async function listAuditEvents(db: Kysely<any>, visibility: Visibility, filter: AuditEventFilter, limit: number): Promise<AuditEventRow[]> {
   const org = visibility.orgId;
-  // The row comparison leads with org_id so all of it is a condition on events_org_log_order.
+  // events_org_log_order (org_id, transaction_id) finds the page from the org and the transaction
+  // on; the row comparison then drops what comes before `after` within its transaction.
   const result = await sql<AuditEventRow>`
     select e.position, e.transaction_id, stream, stream_version, type, data, metadata, recorded_at, c.hash, c.prev_hash
     from events e left join audit_chain c on c.position = e.position
     where e.org_id = ${org}
-      and (e.org_id, e.transaction_id, e.position) > (${org}, ${filter.after.transactionId}::xid8, ${filter.after.position}::bigint)
+      and e.transaction_id >= ${filter.after.transactionId}::xid8
+      and (e.transaction_id, e.position) > (${filter.after.transactionId}::xid8, ${filter.after.position}::bigint)
       and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       and coalesce(metadata->>'environment', ${visibility.environment}) = ${visibility.environment}
       ${filter.type ? sql`and type = ${filter.type}` : sql``}
