@@ -128,7 +128,13 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     // A list's default page is 20 (API.md, Conventions), and its cursor goes on where `after` would.
     for (let i = 0; i < 25 - all.length; i++) expect((await acme.api.post('/v1/agents', { name: `filler-${i}` })).status).toBe(201);
     let longer: any[] = [];
-    await waitFor('25 events listed', async () => (longer = (await acme.api.get('/v1/audit/events?limit=1000')).body.data.items).length >= 25, 20_000, 100);
+    // Chained too: an event the chainer has not reached yet is listed with hash null, and would change between the reads below.
+    await waitFor(
+      '25 events listed and chained',
+      async () => (longer = (await acme.api.get('/v1/audit/events?limit=1000')).body.data.items).length >= 25 && longer.every((e) => e.hash !== null),
+      20_000,
+      100,
+    );
     const first = await acme.api.get('/v1/audit/events');
     expect(first.body.data.items).toEqual(longer.slice(0, 20));
     expect(first.body.data.next_cursor).toBe(String(longer[19].position));
@@ -342,6 +348,193 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(readable.stdout).toContain(`agents {"id":"${agentId}"}: differs`);
     expect(readable.stdout).toContain('name: live "tampered" ≠ replayed "shopper-2"');
     await pg.query(`update agents set name = 'shopper-2' where id = $1`, [agentId]);
+  });
+
+  /** Every event a listing with `query` gives, paged to the end: `after` on the first page, `next_cursor` on the next. */
+  async function listedToTheEnd(api: ApiClient, query: Record<string, string>, limit = 7): Promise<any[]> {
+    const rest = Object.fromEntries(Object.entries(query).filter(([name]) => name !== 'after'));
+    const items: any[] = [];
+    let page = await api.get(`/v1/audit/events?${new URLSearchParams({ ...query, limit: String(limit) })}`);
+    for (;;) {
+      expect(page.status).toBe(200);
+      items.push(...page.body.data.items);
+      const cursor: string | null = page.body.data.next_cursor;
+      if (!cursor) return items;
+      page = await api.get(`/v1/audit/events?${new URLSearchParams({ ...rest, cursor, limit: String(limit) })}`);
+    }
+  }
+
+  /** `GET /v1/audit/export` as a client streams it: the response, and each line parsed. */
+  async function exported(key: string, query: Record<string, string> = {}): Promise<{ res: Response; lines: any[] }> {
+    const res = await fetch(`${stack.gatewayUrl()}/v1/audit/export?${new URLSearchParams(query)}`, { headers: { 'x-api-key': key } });
+    const text = await res.text();
+    return { res, lines: text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line)) };
+  }
+
+  /** Until every event the key lists is chained: a listing and an export taken after that agree, hashes included. */
+  async function everyListedEventChained(api: ApiClient): Promise<void> {
+    await waitFor('every listed event chained', async () => (await listedToTheEnd(api, {}, 1000)).every((e) => e.hash !== null), 60_000, 250);
+  }
+
+  it('verify, export and the attestation list need audit:read, recording an attestation spend:write; the public key needs no key at all', async () => {
+    const withScopes = async (scopes: string[]) => {
+      const created = await acme.api.post('/v1/api-keys', { name: `only ${scopes.join(' ')}`, scopes });
+      expect(created.status).toBe(201);
+      return acme.api.withKey(created.body.data.key);
+    };
+    const noAudit = await withScopes(['spend:write', 'spend:read', 'agents:read']);
+    for (const path of ['/v1/audit/verify', '/v1/audit/export', `/v1/audit/export?agent_id=${agentId}`, '/v1/attestations', `/v1/attestations?agent_id=${agentId}`]) {
+      const refused = await noAudit.get(path);
+      expectError(refused, 403, 'PERMISSION_DENIED');
+      expect({ path, details: refused.body.error.details }).toEqual({ path, details: { required_scope: 'audit:read' } });
+    }
+
+    const readOnly = await withScopes(['audit:read']);
+    const before = (await acme.api.get(`/v1/attestations?agent_id=${agentId}&limit=100`)).body.data.items;
+    const refused = await readOnly.post('/v1/attestations', { agent_id: agentId, statement: { purpose: 'not allowed' } });
+    expectError(refused, 403, 'PERMISSION_DENIED');
+    expect(refused.body.error.details).toEqual({ required_scope: 'spend:write' });
+    expect((await acme.api.get(`/v1/attestations?agent_id=${agentId}&limit=100`)).body.data.items).toEqual(before);
+    // The same key reads what it may.
+    expect((await readOnly.get('/v1/attestations')).status).toBe(200);
+    expect((await readOnly.get('/v1/audit/verify')).status).toBe(200);
+
+    const anonymous = await new ApiClient(stack.gatewayUrl()).get('/v1/audit/public-key');
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body.data.public_key).toBe(pinned);
+    expect((await noAudit.get('/v1/audit/public-key')).body.data).toEqual(anonymous.body.data);
+  });
+
+  it('one org’s live and test keys never see each other’s events, export or attestations; org-wide events show in both', async () => {
+    // createOrg sets the org's plan through the operator API: OrgPlanChanged, an event of the org that names no environment.
+    const initech = await createOrg(stack, 'Initech');
+    const liveKey = await initech.api.post('/v1/api-keys', { name: 'live', environment: 'live' });
+    expect(liveKey.body.data).toMatchObject({ environment: 'live' });
+    const sides = {
+      test: { api: initech.api, key: initech.key, agent: '', attestation: '', position: 0 },
+      live: { api: initech.api.withKey(liveKey.body.data.key), key: liveKey.body.data.key as string, agent: '', attestation: '', position: 0 },
+    };
+    for (const [environment, side] of Object.entries(sides)) {
+      const agent = await side.api.post('/v1/agents', { name: `${environment}-bot` });
+      expect(agent.body.data).toMatchObject({ environment });
+      const attested = await side.api.post('/v1/attestations', { agent_id: agent.body.data.id, statement: { purpose: `${environment} purchase` } });
+      expect(attested.status).toBe(201);
+      Object.assign(side, { agent: agent.body.data.id, attestation: attested.body.data.id, position: attested.body.data.position });
+    }
+    for (const side of Object.values(sides)) {
+      await waitFor('the attestation listed', async () => (await listedToTheEnd(side.api, {}, 1000)).some((e) => e.position === side.position), 20_000, 100);
+      await everyListedEventChained(side.api);
+    }
+    const { test, live } = sides;
+    const events = { test: await listedToTheEnd(test.api, {}, 1000), live: await listedToTheEnd(live.api, {}, 1000) };
+
+    for (const [own, other] of [
+      [test, live],
+      [live, test],
+    ] as const) {
+      const seen = own === test ? events.test : events.live;
+      expect(seen.map((e) => e.type)).toEqual(expect.arrayContaining(['AgentCreated', 'AttestationRecorded', 'OrgPlanChanged']));
+      expect(seen.some((e) => e.data.agent_id === own.agent)).toBe(true);
+      expect(JSON.stringify(seen)).not.toContain(other.agent);
+      expect(JSON.stringify(seen)).not.toContain(other.attestation);
+      expect((await own.api.get(`/v1/audit/events?agent_id=${other.agent}`)).body.data.items).toEqual([]);
+      expect((await own.api.get('/v1/audit/events?type=AttestationRecorded')).body.data.items.map((e: any) => e.data.attestation_id)).toEqual([own.attestation]);
+
+      const exportedLines = await exported(own.key);
+      expect(exportedLines.res.status).toBe(200);
+      expect(exportedLines.lines).toEqual(seen);
+
+      expect((await own.api.get('/v1/attestations')).body.data.items.map((a: any) => a.id)).toEqual([own.attestation]);
+      expect((await own.api.get(`/v1/attestations?agent_id=${other.agent}`)).body.data.items).toEqual([]);
+    }
+    // What both see is exactly the org-wide events, alike: here the operator's plan change.
+    const common = events.test.filter((e) => events.live.some((l) => l.position === e.position));
+    expect(common.map((e) => e.type)).toEqual(['OrgPlanChanged']);
+    expect(common[0].metadata).not.toHaveProperty('environment');
+    expect(events.live.filter((e) => e.position === common[0].position)).toEqual(common);
+  });
+
+  it('the export filtered by after, type and agent_id is the listing with those filters, paged to the end: NDJSON of the documented fields, with the usual headers', async () => {
+    await everyListedEventChained(acme.api);
+    const all = await listedToTheEnd(acme.api, {}, 1000);
+    const middle = all[Math.floor(all.length / 2)].position;
+    const firstOfAgent = all.find((e) => e.data.agent_id === agentId).position;
+    const cases: { query: Record<string, string>; expected?: any[] }[] = [
+      { query: {}, expected: all },
+      { query: { after: String(middle) }, expected: all.slice(Math.floor(all.length / 2) + 1) },
+      { query: { type: 'AgentUpdated' }, expected: all.filter((e) => e.type === 'AgentUpdated') },
+      { query: { type: 'SpendAuthorized' }, expected: all.filter((e) => e.type === 'SpendAuthorized') },
+      { query: { agent_id: agentId } },
+      { query: { after: String(firstOfAgent), agent_id: agentId, type: 'SpendCaptured' } },
+    ];
+    for (const { query, expected } of cases) {
+      const listed = await listedToTheEnd(acme.api, query, 3);
+      if (expected) expect(listed).toEqual(expected);
+      expect({ query, some: listed.length > 0 }).toEqual({ query, some: true });
+      const { res, lines } = await exported(acme.key, query);
+      expect({ query, status: res.status }).toEqual({ query, status: 200 });
+      expect({ query, lines }).toEqual({ query, lines: listed });
+    }
+    expect(await listedToTheEnd(acme.api, { agent_id: agentId }, 3)).not.toEqual(all);
+
+    const listing = await acme.api.get('/v1/audit/events');
+    const { res, lines } = await exported(acme.key, { type: 'AgentUpdated' });
+    expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+    for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) expect({ name, value: res.headers.get(name) }).toEqual({ name, value: expect.stringMatching(/^\d+$/) });
+    expect(res.headers.get('ratelimit-policy')).toBe(listing.headers.get('ratelimit-policy'));
+    expect(res.headers.get('ratelimit')).toMatch(/^"read";r=\d+;t=\d+/);
+    for (const line of lines) {
+      expect(Object.keys(line).sort()).toEqual(['data', 'hash', 'metadata', 'position', 'prev_hash', 'recorded_at', 'stream', 'stream_version', 'type']);
+      expect(line).toEqual({
+        position: expect.any(Number),
+        stream: expect.any(String),
+        stream_version: expect.any(Number),
+        type: 'AgentUpdated',
+        data: expect.any(Object),
+        metadata: expect.objectContaining({ request_id: expect.stringMatching(/^req_/), actor_key_id: expect.any(String) }),
+        recorded_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        prev_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
+    }
+  });
+
+  it('an event removed after the last verified checkpoint is named by GET /v1/audit/verify; put back, the chain is intact again', async () => {
+    // The API verifies from the newest checkpoint it verified before; make that the head now.
+    await waitFor(
+      'the head signed and verified',
+      async () => {
+        const res = await acme.api.get('/v1/audit/verify');
+        return res.body.data?.ok === true && res.body.data.events_pending === 0 && res.body.data.checkpoint?.position === res.body.data.head?.position;
+      },
+      60_000,
+      250,
+    );
+    const witness = (await acme.api.post('/v1/agents', { name: 'witness' })).body.data.id;
+    for (const name of ['witness-1', 'witness-2', 'witness-3']) expect((await acme.api.patch(`/v1/agents/${witness}`, { name })).status).toBe(200);
+    const renames = (await pg.query(`select position::int as p from events where type = 'AgentUpdated' and data->>'agent_id' = $1 order by transaction_id, position`, [witness])).rows.map((r) => r.p);
+    const [, removed, last] = renames;
+    // Three positions in a row (nothing else was appended meanwhile): the one gap verify can find is the removed event.
+    expect(renames).toEqual([renames[0], renames[0] + 1, renames[0] + 2]);
+    await waitFor('the renames chained', async () => (await pg.query('select 1 from audit_chain where position = $1', [last])).rows.length === 1, 60_000, 100);
+
+    await pg.query('create temp table removed_event as select * from events where position = $1', [removed]);
+    await pg.query('alter table events disable trigger events_no_update_delete');
+    try {
+      await pg.query('delete from events where position = $1', [removed]);
+    } finally {
+      await pg.query('alter table events enable trigger events_no_update_delete');
+    }
+    try {
+      const res = await acme.api.get('/v1/audit/verify');
+      expect(res.status).toBe(200);
+      expect(res.body.data).toMatchObject({ ok: false, first_bad_position: removed, reason: 'removed' });
+    } finally {
+      await pg.query('insert into events overriding system value select * from removed_event');
+      await pg.query('drop table removed_event');
+    }
+    expect((await acme.api.get('/v1/audit/verify')).body.data).toMatchObject({ ok: true });
   });
 
   it('an event altered after the last verified checkpoint is named by GET /v1/audit/verify; the CLI recomputes everything and names the first', async () => {
