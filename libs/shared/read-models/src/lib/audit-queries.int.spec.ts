@@ -123,13 +123,24 @@ describe('listAuditEvents: the audit listing in log order, gap-safe (real Postgr
     expect(streamsOf(client.seen)).toEqual(['rolled-b', 'rolled-b']);
   });
 
-  it('places a listing after an event of the caller’s organization only', async () => {
+  it('places a listing after an event the caller sees only: its organization’s, its environment’s, an agent key’s agent’s', async () => {
     const [own] = (await store.append('place-own', 0, [{ type: 'Happened', data: {} }], meta(), { orgId: ORG })).events;
     const [other] = (await store.append('place-other', 0, [{ type: 'Happened', data: {} }], meta(), { orgId: 'org_someoneelse' })).events;
+    const [live] = (await store.append('place-live', 0, [{ type: 'Happened', data: {} }], { ...meta(), environment: 'live' }, { orgId: ORG })).events;
+    const [orgWide] = (await store.append('place-org', 0, [{ type: 'Happened', data: {} }], { ...meta(), environment: undefined }, { orgId: ORG })).events;
+    const [ofAgent] = (await store.append('place-agent', 0, [{ type: 'Happened', data: { agent_id: 'agt_placed' } }], meta(), { orgId: ORG })).events;
     expect(await auditEventPlace(db, acme, 0)).toEqual(LOG_START);
     expect(await auditEventPlace(db, acme, own.position)).toEqual({ transactionId: own.transaction_id, position: own.position });
     expect(await auditEventPlace(db, acme, other.position)).toBeNull();
     expect(await auditEventPlace(db, acme, other.position + 1000)).toBeNull();
+    // The org's other environment is refused like another org; an event naming no environment is in both.
+    expect(await auditEventPlace(db, acme, live.position)).toBeNull();
+    expect(await auditEventPlace(db, { ...acme, environment: 'live' }, live.position)).not.toBeNull();
+    expect(await auditEventPlace(db, { ...acme, environment: 'live' }, orgWide.position)).not.toBeNull();
+    expect(await auditEventPlace(db, acme, orgWide.position)).not.toBeNull();
+    // An agent key: its agent's events only.
+    expect(await auditEventPlace(db, { ...acme, agentId: 'agt_placed' }, ofAgent.position)).not.toBeNull();
+    expect(await auditEventPlace(db, { ...acme, agentId: 'agt_placed' }, own.position)).toBeNull();
   });
 
   it('an agent filter narrows what an agent-bound key sees, never widens it', async () => {

@@ -50,13 +50,14 @@ export function auditEventView(row: AuditEventRow): AuditEventView {
 }
 
 /**
- * Where the caller's organization's event at `position` stands in log order (0: the start of the
- * log), so a listing can resume right after it; null when no event of the organization has it.
+ * Where the event at `position` stands in log order (0: the start of the log), so a listing can
+ * resume right after it; null unless the caller may see that event (its organization, its
+ * environment, an agent key's agent), so a refusal tells nothing about anyone else's events.
  */
 export async function auditEventPlace(db: Kysely<any>, visibility: Visibility, position: number): Promise<LogCheckpoint | null> {
   if (position === 0) return LOG_START;
   const result = await sql<{ transaction_id: string }>`
-    select transaction_id from events where position = ${position} and org_id = ${visibility.orgId}`.execute(db);
+    select transaction_id from events where position = ${position} and ${visibleTo(visibility)}`.execute(db);
   return result.rows[0] ? { transactionId: result.rows[0].transaction_id, position } : null;
 }
 
@@ -66,27 +67,33 @@ function aboutAgent(agentId: string) {
 }
 
 /**
- * The caller's organization's events of its environment (org-wide events, which name no
- * environment, are in both) after `filter.after`, in log order and gap-safe as readLogAfter reads:
- * positions are taken at insert but seen at commit, so paging by position alone would pass over an
- * event whose transaction commits late. Events of transactions some still-running transaction
- * precedes are held back until it ends; nothing can then appear behind a page already read.
- * An agent-bound key sees only its agent's events, and an `agentId` filter narrows that further.
+ * The events a caller sees: its organization's, of its environment (org-wide events, which name no
+ * environment, are in both); an agent-bound key only its agent's.
+ */
+function visibleTo(visibility: Visibility) {
+  return sql`org_id = ${visibility.orgId}
+    and coalesce(metadata->>'environment', ${visibility.environment}) = ${visibility.environment}
+    ${visibility.agentId ? sql`and ${aboutAgent(visibility.agentId)}` : sql``}`;
+}
+
+/**
+ * The events the caller sees (visibleTo) after `filter.after`, in log order and gap-safe as
+ * readLogAfter reads: positions are taken at insert but seen at commit, so paging by position alone
+ * would pass over an event whose transaction commits late. Events of transactions some
+ * still-running transaction precedes are held back until it ends; nothing can then appear behind a
+ * page already read. An `agentId` filter narrows an agent key's view further, never widens it.
  */
 export async function listAuditEvents(db: Kysely<any>, visibility: Visibility, filter: AuditEventFilter, limit: number): Promise<AuditEventRow[]> {
-  const org = visibility.orgId;
   // events_org_log_order (org_id, transaction_id) finds the page from the org and the transaction
   // on; the row comparison then drops what comes before `after` within its transaction.
   const result = await sql<AuditEventRow>`
     select e.position, e.transaction_id, stream, stream_version, type, data, metadata, recorded_at, c.hash, c.prev_hash
     from events e left join audit_chain c on c.position = e.position
-    where e.org_id = ${org}
+    where ${visibleTo(visibility)}
       and e.transaction_id >= ${filter.after.transactionId}::xid8
       and (e.transaction_id, e.position) > (${filter.after.transactionId}::xid8, ${filter.after.position}::bigint)
       and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      and coalesce(metadata->>'environment', ${visibility.environment}) = ${visibility.environment}
       ${filter.type ? sql`and type = ${filter.type}` : sql``}
-      ${visibility.agentId ? sql`and ${aboutAgent(visibility.agentId)}` : sql``}
       ${filter.agentId ? sql`and ${aboutAgent(filter.agentId)}` : sql``}
     order by e.transaction_id, e.position
     limit ${limit}`.execute(db);
