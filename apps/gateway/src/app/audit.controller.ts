@@ -10,7 +10,7 @@ import { DB, LOGGER } from '@keyledger/nest';
 import { AuditEventFilter, auditEventPlace, auditEventView, listAuditEvents, Visibility } from '@keyledger/read-models';
 
 const Position = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const After = Position.describe('the position of an event of the caller’s organization: the listing resumes right after it, in log order (0: from the start)');
+const After = Position.describe('the position of an event the caller sees (its organization’s and environment’s): the listing resumes right after it, in log order (0: from the start)');
 export const EventsQuery = z.strictObject({
   after: After.optional(),
   cursor: Position.describe('`next_cursor` of the page before; not together with `after`').optional(),
@@ -101,7 +101,7 @@ export class AuditController {
   /** Where a listing given `after`/`cursor` resumes; a position that is no event of the caller's organization is refused. */
   private async placeOf(visibility: Visibility, field: 'after' | 'cursor', position: number): Promise<LogCheckpoint> {
     const place = await auditEventPlace(this.db, visibility, position);
-    if (!place) throw validationError([{ field, message: 'is not the position of an event of this organization' }]);
+    if (!place) throw validationError([{ field, message: 'is not the position of an event this key can see' }]);
     return place;
   }
 }
