@@ -101,7 +101,7 @@ export class AuditController {
   /** Where a listing given `after`/`cursor` resumes; a position that is no event of the caller's organization is refused. */
   private async placeOf(visibility: Visibility, field: 'after' | 'cursor', position: number): Promise<LogCheckpoint> {
     const place = await auditEventPlace(this.db, visibility, position);
-    if (!place) throw validationError([{ field, message: 'is not the position of an event this key can see' }]);
+    if (!place) throw validationError([{ field, message: 'is not the position of an event this key can see listed (a new event is listed within moments)' }]);
     return place;
   }
 }

@@ -72,7 +72,7 @@ describe('listAuditEvents: the audit listing in log order, gap-safe (real Postgr
   });
 
   /** A appends (the lower position) and stays open; B and C append after it and commit. */
-  async function holdLowerPositionOpen(prefix: string): Promise<{ held: ControlledTransaction<any>; a: number }> {
+  async function holdLowerPositionOpen(prefix: string): Promise<{ held: ControlledTransaction<any>; a: number; c: number }> {
     const held = await holder.startTransaction().execute();
     try {
       const [a] = (await store.append(`${prefix}-a`, 0, [{ type: 'Happened', data: {} }], meta(), { trx: held, orgId: ORG })).events;
@@ -80,7 +80,7 @@ describe('listAuditEvents: the audit listing in log order, gap-safe (real Postgr
       expect(c.position).toBeGreaterThan(a.position + 1); // the premise: A's position is lower than both committed ones
       const committed = await sql<{ n: number }>`select count(*)::int as n from events where stream = ${`${prefix}-b`}`.execute(db);
       expect(committed.rows[0].n).toBe(2);
-      return { held, a: a.position };
+      return { held, a: a.position, c: c.position };
     } catch (error) {
       await held.rollback().execute();
       throw error;
@@ -92,10 +92,12 @@ describe('listAuditEvents: the audit listing in log order, gap-safe (real Postgr
     const client = new AuditPager(db);
     await pollUntil(() => client.page(), () => client.seen.length === 1);
 
-    const { held } = await holdLowerPositionOpen('gap');
+    const { held, c } = await holdLowerPositionOpen('gap');
     try {
       // The later events are committed and visible, yet a page must not show them ahead of A.
       for (let i = 0; i < 10; i++) expect(streamsOf(await client.page())).toEqual([]);
+      // Nor may a client resume after one of them (a position a write just returned, say): A would come before it, unseen.
+      expect(await auditEventPlace(db, acme, c)).toBeNull();
     } finally {
       await held.commit().execute();
     }

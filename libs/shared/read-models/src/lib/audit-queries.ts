@@ -52,12 +52,16 @@ export function auditEventView(row: AuditEventRow): AuditEventView {
 /**
  * Where the event at `position` stands in log order (0: the start of the log), so a listing can
  * resume right after it; null unless the caller may see that event (its organization, its
- * environment, an agent key's agent), so a refusal tells nothing about anyone else's events.
+ * environment, an agent key's agent), so a refusal tells nothing about anyone else's events — and
+ * unless the listing already shows it: an event past the gap-safe horizon (a position just
+ * returned by a write, say) may still have events of older transactions coming before it, which a
+ * listing resumed after it would never show.
  */
 export async function auditEventPlace(db: Kysely<any>, visibility: Visibility, position: number): Promise<LogCheckpoint | null> {
   if (position === 0) return LOG_START;
   const result = await sql<{ transaction_id: string }>`
-    select transaction_id from events where position = ${position} and ${visibleTo(visibility)}`.execute(db);
+    select transaction_id from events
+    where position = ${position} and ${visibleTo(visibility)} and transaction_id < pg_snapshot_xmin(pg_current_snapshot())`.execute(db);
   return result.rows[0] ? { transactionId: result.rows[0].transaction_id, position } : null;
 }
 
