@@ -197,13 +197,13 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     expect(key.status).toBe(201);
     const agentKey = acme.api.withKey(key.body.data.key);
 
+    // The org's key, asking for that agent, gets the agent's events: they are listed, only not the agent key's to see.
+    await waitFor('the agent’s creation listed', async () => (await acme.api.get(`/v1/audit/events?agent_id=${bystander}`)).body.data.items.length > 0, 20_000, 100);
     const own = (await agentKey.get(`/v1/audit/events?agent_id=${agentId}&limit=1000`)).body.data.items;
     expect(own.map((e: any) => e.type)).toEqual(expect.arrayContaining(['AgentCreated', 'AttestationRecorded']));
     expect(await agentKey.get(`/v1/audit/events?agent_id=${bystander}`)).toMatchObject({ status: 200, body: { data: { items: [], next_cursor: null } } });
     expect((await agentKey.get(`/v1/attestations?agent_id=${agentId}`)).body.data.items.map((a: any) => a.id)).toContain(attestation.body.data.id);
     expect(await agentKey.get(`/v1/attestations?agent_id=${bystander}`)).toMatchObject({ status: 200, body: { data: { items: [], next_cursor: null } } });
-    // The org's key, asking for that agent, gets the agent's events: it was there, only not the agent key's to see.
-    await waitFor('the agent’s creation listed', async () => (await acme.api.get(`/v1/audit/events?agent_id=${bystander}`)).body.data.items.length > 0, 20_000, 100);
   });
 
   it('records attestations: what the agent claimed, in the log, listed with its chain hash', async () => {

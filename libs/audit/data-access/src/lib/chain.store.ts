@@ -76,7 +76,8 @@ export interface CheckpointPolicy {
 /**
  * Signs the chain at every event of the batch that completes `everyEvents` events since the last
  * checkpoint — at that event, not at the batch's end, so checkpoints are exactly `everyEvents`
- * events apart however the chainer batches. The chain's first batch gets one at its head at once.
+ * events apart however the chainer batches. A chain without any checkpoint yet gets one at its
+ * head (or at its N-th events, if it has that many) with its first batch.
  * Returns the checkpoints signed, oldest first.
  */
 export async function signBatchCheckpoints(
