@@ -12,33 +12,46 @@ export const REPO_ROOT = resolve(__dirname, '../../../../..');
  * `listen(0)` would come from that range, which outgoing connections also draw from: between the
  * probe and the server's start, or while a test restarts a service on its port, a connection to
  * Postgres or NATS could take it and the server would fail with EADDRINUSE. Below the range only
- * another server can take it; ports are picked at random, checked free, and never handed out twice
- * by one process.
+ * another server can take it. Each process walks the ports from a random place of its own, checking
+ * each is free, so one process never hands out a port twice and two test processes (jest workers,
+ * the chaos tool) seldom reach the same ports. Where the range cannot be known or leaves too little
+ * room below it, the kernel picks, as before.
  */
 export async function freePort(): Promise<number> {
   const below = ephemeralPortsStart();
-  const lowest = below > FIRST_PICKED_PORT + 1_000 ? FIRST_PICKED_PORT : 1_025;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = randomInt(lowest, below);
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
+  if (below === null || below - FIRST_PICKED_PORT < 1_000) return kernelPickedPort();
+  const span = below - FIRST_PICKED_PORT;
+  nextPick ??= randomInt(span);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = FIRST_PICKED_PORT + (nextPick++ % span);
     if (await canListen(port)) return port;
   }
-  throw new Error(`no free port found between ${lowest} and ${below - 1}`);
+  throw new Error(`no free port found between ${FIRST_PICKED_PORT} and ${below - 1}`);
 }
 
 const FIRST_PICKED_PORT = 20_000;
-const handedOut = new Set<number>();
+let nextPick: number | undefined;
 
-/** The first port of the range the kernel picks local ports of outgoing connections from. */
-export function ephemeralPortsStart(): number {
+/** The first port of the range the kernel picks local ports of outgoing connections from (null: unknown, not Linux). */
+export function ephemeralPortsStart(): number | null {
   try {
     const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && low > 1024) return low;
+    return Number.isInteger(low) && low > 0 ? low : null;
   } catch {
-    // Not Linux: fall back to the range IANA reserves for dynamic ports.
+    return null;
   }
-  return 49_152;
+}
+
+function kernelPickedPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 function canListen(port: number): Promise<boolean> {
