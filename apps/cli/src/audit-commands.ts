@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { VerifyResult } from '@keyledger/audit-domain';
 import { parsePublicKey } from '@keyledger/audit-domain';
 import { exportLog, replayReadModels, verifyExportFile, verifyStoredChain } from '@keyledger/audit-data-access';
@@ -9,6 +9,12 @@ import { createDb } from '@keyledger/event-store';
 import { READ_MODEL_PROJECTIONS } from './replay-registry';
 
 const out = (text: string) => process.stdout.write(text + '\n');
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('a whole number of events, 0 or more');
+  return n;
+}
 
 function databaseUrl(option?: string): string {
   return option ?? readConfig(['DATABASE_URL']).DATABASE_URL;
@@ -64,8 +70,9 @@ export function addAuditCommands(program: Command): void {
     .option('--database-url <url>', 'Postgres connection string (default: DATABASE_URL)')
     .option('--file <path>', 'verify an NDJSON export offline instead of the database')
     .option('--public-key <key>', 'the pinned Ed25519 public key (base64, hex or PEM); required with --file; the chain must then carry at least one checkpoint signed by it')
+    .option('--max-unsigned <count>', 'fail (as unsigned) when more chained events than this follow the latest signed checkpoint; an honest tail is shorter than the checkpoint interval (KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS, plus what its seconds let through)', nonNegativeInt)
     .option('--json', 'print the result as JSON')
-    .action(async (own: { databaseUrl?: string; file?: string; publicKey?: string; json?: boolean }, command: Command) => {
+    .action(async (own: { databaseUrl?: string; file?: string; publicKey?: string; maxUnsigned?: number; json?: boolean }, command: Command) => {
       // `--json` is also a global option of the CLI: take it from wherever commander put it.
       const options = { ...own, json: Boolean(own.json ?? command.optsWithGlobals().json) };
       const publicKey = options.publicKey ? parsePublicKey(options.publicKey) : undefined;
@@ -73,12 +80,12 @@ export function addAuditCommands(program: Command): void {
       let result: VerifyResult;
       if (options.file) {
         if (!publicKey) throw new Error('--file needs --public-key: an export can only be trusted against a key pinned beforehand');
-        result = await verifyExportFile(options.file, publicKey, (n) => bar.update(n));
+        result = await verifyExportFile(options.file, publicKey, (n) => bar.update(n), options.maxUnsigned);
       } else {
         const db = createDb(databaseUrl(options.databaseUrl), { poolSize: 2, applicationName: 'keyledger-audit' });
         try {
           // A pinned key that signed nothing proves nothing: whoever can rewrite the tables can drop every checkpoint and rechain.
-          result = await verifyStoredChain(db, { publicKey, requireSignature: publicKey !== undefined, onProgress: (n) => bar.update(n) });
+          result = await verifyStoredChain(db, { publicKey, requireSignature: publicKey !== undefined, maxUnsignedEvents: options.maxUnsigned, onProgress: (n) => bar.update(n) });
         } finally {
           await db.destroy();
         }

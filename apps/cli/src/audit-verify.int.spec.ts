@@ -119,6 +119,13 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
     expect(run.stdout).toContain('chain intact: 32 events verified');
     expect(run.stdout).toContain('2 signed checkpoints verified; latest at position 30');
     expect(run.stdout).toContain('2 events after the latest checkpoint are not covered by a signature yet');
+    // An auditor who knows the checkpoint interval bounds the unsigned tail.
+    expect(await verify('--max-unsigned', '2')).toMatchObject({ code: 0 });
+    const tooLong = await verify('--max-unsigned', '1');
+    expect(tooLong).toMatchObject({ code: 1 });
+    expect(tooLong.stdout).toContain('TAMPERED: first bad position 31: unsigned');
+    expect(tooLong.stdout).toContain('more than the 1 allowed');
+    expect(await verify('--max-unsigned', 'some')).toMatchObject({ code: 1 });
   });
 
   it('names an event whose data was changed', async () => {

@@ -58,8 +58,8 @@ function fileLookup(path: string): ChainLookup {
  * Verifies an export offline: the chain from its lines, each checkpoint against the pinned key.
  * A file is anyone's to write, so it is intact only if a checkpoint signed by that key covers it.
  */
-export async function verifyExportFile(path: string, publicKey: Buffer, onProgress?: (rows: number) => void): Promise<VerifyResult> {
+export async function verifyExportFile(path: string, publicKey: Buffer, onProgress?: (rows: number) => void, maxUnsignedEvents?: number): Promise<VerifyResult> {
   const checkpoints: Checkpoint[] = [];
   for await (const line of lines(path)) if (line.kind === 'checkpoint') checkpoints.push(line.checkpoint);
-  return verifyChain(eventsOf(path), { checkpoints, publicKey, requireSignature: true, lookup: fileLookup(path), onProgress });
+  return verifyChain(eventsOf(path), { checkpoints, publicKey, requireSignature: true, maxUnsignedEvents, lookup: fileLookup(path), onProgress });
 }

@@ -56,6 +56,8 @@ export interface VerifyStoredOptions {
   publicKey?: Buffer;
   /** Not intact unless a checkpoint signed by `publicKey` covers the chain (what the CLI asks for when a key is pinned). */
   requireSignature?: boolean;
+  /** Not intact if more chained events than this follow the latest signed checkpoint (see VerifyOptions). */
+  maxUnsignedEvents?: number;
   onProgress?: (rows: number) => void;
 }
 
@@ -64,7 +66,7 @@ export async function verifyStoredChain(db: Kysely<any>, options: VerifyStoredOp
   // Read-only, so it takes no transaction id and holds back no gap-safe log reader.
   return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(async (trx) => {
     const checkpoints = await listCheckpoints(trx);
-    return verifyChain(readChainRows(trx), { checkpoints, publicKey: options.publicKey, requireSignature: options.requireSignature, lookup: postgresChainLookup(trx), onProgress: options.onProgress });
+    return verifyChain(readChainRows(trx), { checkpoints, publicKey: options.publicKey, requireSignature: options.requireSignature, maxUnsignedEvents: options.maxUnsignedEvents, lookup: postgresChainLookup(trx), onProgress: options.onProgress });
   });
 }
 

@@ -145,6 +145,18 @@ describe('verifyChain', () => {
     expect(await verify(rows, [], rawPublicKey(key))).toMatchObject({ ok: true, events_after_checkpoint: 9, checkpoint: null });
   });
 
+  it('with a bound on the unsigned tail, fails a chain with more events after its latest checkpoint, naming the first of them', async () => {
+    const key = parseSigningKey(generateSigningSeed());
+    const rows = chained(10);
+    const at = (p: number) => signCheckpoint(key, p, rows[p - 1].hash as Buffer, new Date());
+    // Checkpoints after the one at 4 dropped and events rechained after it: 6 events no signature covers.
+    expect(await verify(rows, [at(4)], rawPublicKey(key), { maxUnsignedEvents: 6 })).toMatchObject({ ok: true, events_after_checkpoint: 6 });
+    expect(await verify(rows, [at(4)], rawPublicKey(key), { maxUnsignedEvents: 5 })).toMatchObject({ ok: false, reason: 'unsigned', first_bad_position: 5 });
+    expect(await verify(rows, [at(4), at(8)], rawPublicKey(key), { maxUnsignedEvents: 2 })).toMatchObject({ ok: true, events_after_checkpoint: 2 });
+    expect(await verify(rows, [at(4), at(8)], rawPublicKey(key), { maxUnsignedEvents: 1 })).toMatchObject({ ok: false, reason: 'unsigned', first_bad_position: 9 });
+    expect(await verify(rows, [at(10)], rawPublicKey(key), { maxUnsignedEvents: 0 })).toMatchObject({ ok: true, events_after_checkpoint: 0 });
+  });
+
   it('an incremental walk starts from a checkpoint already verified: it counts as signed', async () => {
     const key = parseSigningKey(generateSigningSeed());
     const rows = chained(12);

@@ -62,6 +62,13 @@ export interface VerifyOptions {
    * genesis. Off for the service's own check, where a fresh log has no checkpoint for a few seconds.
    */
   requireSignature?: boolean;
+  /**
+   * Intact only if at most this many chained events follow the latest signed checkpoint. Anyone who
+   * can write the log can append rechained events after it (and drop the checkpoints after an older
+   * one); with checkpoints every N events and T seconds, an honest tail is shorter than N plus what
+   * T lets through.
+   */
+  maxUnsignedEvents?: number;
   lookup: ChainLookup;
   canonicalize?: Canonicalize;
   /** Called every so often with the number of rows walked (progress display). */
@@ -101,6 +108,7 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
   let firstUnchained: ChainRow | null = null;
   let latestCheckpoint: Checkpoint | null = start?.checkpoint ?? null;
   let eventsSigned = start?.events_verified ?? 0;
+  let firstUnsignedPosition: number | null = null;
   let firstPosition: number | null = null;
   let walked = 0;
   const fail = (position: number, reason: TamperKind, detail: string): VerifyResult => ({
@@ -163,8 +171,10 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
       }
       latestCheckpoint = checkpoint;
       eventsSigned = verified + 1;
+      firstUnsignedPosition = null;
       options.onCheckpoint?.(checkpoint, { position: cur.position, transaction_id: cur.transaction_id }, verified + 1);
     }
+    if (eventsSigned !== verified + 1) firstUnsignedPosition ??= cur.position;
     prevPrev = prev;
     prev = cur.hash;
     prevRow = cur;
@@ -195,6 +205,14 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
     if (firstPosition === null) return fail(0, 'unsigned', `there are no events and no checkpoint: nothing ${signedBy} to verify`);
     return fail(firstPosition, 'unsigned', `no checkpoint ${signedBy} covers any event: anyone can compute the hashes, only a signature vouches for them`);
   }
+  const unsigned = verified - eventsSigned;
+  if (options.maxUnsignedEvents !== undefined && unsigned > options.maxUnsignedEvents && firstUnsignedPosition !== null) {
+    return fail(
+      firstUnsignedPosition,
+      'unsigned',
+      `${unsigned} chained events from position ${firstUnsignedPosition} on follow the latest signed checkpoint, more than the ${options.maxUnsignedEvents} allowed: no signature vouches for them`,
+    );
+  }
   const finalRow = prevRow as Pick<ChainRow, 'position' | 'hash'> | null;
   const signed = latestCheckpoint as Checkpoint | null;
   return {
@@ -204,6 +222,6 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>, options: Verify
     head: finalRow && finalRow.hash ? { position: finalRow.position, hash: finalRow.hash.toString('hex') } : null,
     checkpoints_verified: options.checkpoints.length,
     checkpoint: signed ? checkpointView(signed) : null,
-    events_after_checkpoint: verified - eventsSigned,
+    events_after_checkpoint: unsigned,
   };
 }
