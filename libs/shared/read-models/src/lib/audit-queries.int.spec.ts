@@ -49,6 +49,9 @@ const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).fla
 
 const streamsOf = (rows: readonly AuditEventRow[]) => rows.map((r) => r.stream);
 
+// The gap-safe reading waits for every older writing transaction on the server, other suites' too.
+jest.setTimeout(30_000);
+
 describe('listAuditEvents: the audit listing in log order, gap-safe (real Postgres)', () => {
   let database: TestDatabase;
   let db: Kysely<any>;
@@ -131,6 +134,17 @@ describe('listAuditEvents: the audit listing in log order, gap-safe (real Postgr
     const [live] = (await store.append('place-live', 0, [{ type: 'Happened', data: {} }], { ...meta(), environment: 'live' }, { orgId: ORG })).events;
     const [orgWide] = (await store.append('place-org', 0, [{ type: 'Happened', data: {} }], { ...meta(), environment: undefined }, { orgId: ORG })).events;
     const [ofAgent] = (await store.append('place-agent', 0, [{ type: 'Happened', data: { agent_id: 'agt_placed' } }], meta(), { orgId: ORG })).events;
+    // Each is listed once no transaction begun before it is still running (another suite's may be, for a moment).
+    const positions = [own, other, live, orgWide, ofAgent].map((e) => e.position);
+    let listed = false;
+    await pollUntil(
+      async () => {
+        const { rows } = await sql<{ all: boolean }>`
+          select bool_and(transaction_id < pg_snapshot_xmin(pg_current_snapshot())) as all from events where position = any(${positions}::bigint[])`.execute(db);
+        listed = rows[0].all;
+      },
+      () => listed,
+    );
     expect(await auditEventPlace(db, acme, 0)).toEqual(LOG_START);
     expect(await auditEventPlace(db, acme, own.position)).toEqual({ transactionId: own.transaction_id, position: own.position });
     expect(await auditEventPlace(db, acme, other.position)).toBeNull();
