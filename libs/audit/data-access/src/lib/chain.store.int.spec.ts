@@ -7,6 +7,9 @@ import { auditMigrations } from './migrations';
 import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signBatchCheckpoints, signHeadIfDue } from './chain.store';
 import { verifyStoredChain } from './stored-chain';
 
+// Chaining waits out transactions open anywhere on the shared server: seconds on a busy machine.
+jest.setTimeout(60_000);
+
 const meta: EventMetadata = { request_id: 'req_1', actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1' };
 
 /**
