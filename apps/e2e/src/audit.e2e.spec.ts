@@ -500,8 +500,8 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     }
   });
 
-  it('an event removed after the last verified checkpoint is named by GET /v1/audit/verify; put back, the chain is intact again', async () => {
-    // The API verifies from the newest checkpoint it verified before; make that the head now.
+  /** Waits until the chain's head is signed and `GET /v1/audit/verify` has verified up to it. */
+  async function headSignedAndVerified(): Promise<void> {
     await waitFor(
       'the head signed and verified',
       async () => {
@@ -511,6 +511,11 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
       60_000,
       250,
     );
+  }
+
+  it('an event removed after the last verified checkpoint is named by GET /v1/audit/verify; put back, the chain is intact again', async () => {
+    // The API verifies from the newest checkpoint it verified before; make that the head now.
+    await headSignedAndVerified();
     const witness = (await acme.api.post('/v1/agents', { name: 'witness' })).body.data.id;
     for (const name of ['witness-1', 'witness-2', 'witness-3']) expect((await acme.api.patch(`/v1/agents/${witness}`, { name })).status).toBe(200);
     const renames = (await pg.query(`select position::int as p from events where type = 'AgentUpdated' and data->>'agent_id' = $1 order by transaction_id, position`, [witness])).rows.map((r) => r.p);
@@ -544,15 +549,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
       await pg.query('alter table events enable trigger events_no_update_delete');
     };
     // The API verifies from the newest checkpoint it verified before; make that the head now.
-    await waitFor(
-      'the head signed and verified',
-      async () => {
-        const res = await acme.api.get('/v1/audit/verify');
-        return res.body.data?.ok === true && res.body.data.events_pending === 0 && res.body.data.checkpoint?.position === res.body.data.head?.position;
-      },
-      60_000,
-      250,
-    );
+    await headSignedAndVerified();
     const renamed = await acme.api.patch(`/v1/agents/${agentId}`, { name: 'shopper-3' });
     expect(renamed.status).toBe(200);
     const [{ p: fresh }] = (await pg.query(`select max(position)::int as p from events where type = 'AgentUpdated'`)).rows;
