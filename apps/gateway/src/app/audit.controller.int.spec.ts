@@ -9,7 +9,7 @@ import pino from 'pino';
 import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
 import { ErrorEnvelopeFilter, KeyPrincipal, ServiceClients } from '@keyledger/gateway-http';
 import { DB, LOGGER } from '@keyledger/nest';
-import { createTestDatabase, TestDatabase, waitFor } from '@keyledger/testing';
+import { createTestDatabase, TestDatabase, waitForLogHorizon } from '@keyledger/testing';
 import { AuditController, drainedOrClosed } from './audit.controller';
 
 const principal = {
@@ -75,12 +75,7 @@ describe('GET /v1/audit/export when the database fails', () => {
              '{"request_id":"req_x","actor_key_id":null,"agent_id":null,"ip":null,"environment":"test"}'::jsonb, 'org_audit'
       from generate_series(1, 1500) n`.execute(db);
     // The listing is gap-safe: wait until no transaction begun before the insert (another suite's) still runs.
-    await waitFor(
-      'the events listed',
-      async () => (await sql<{ n: number }>`select count(*)::int as n from events where transaction_id < pg_snapshot_xmin(pg_current_snapshot())`.execute(db)).rows[0].n === 1500,
-      30_000,
-      50,
-    );
+    await waitForLogHorizon(db);
   }, 60_000);
 
   afterEach(async () => {

@@ -2,7 +2,7 @@ import { Kysely, sql } from 'kysely';
 import { Client } from 'pg';
 import { chainHash, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogCheckpoint, LogProcessor, migrateToLatest } from '@keyledger/event-store';
-import { createTestDatabase, TestDatabase, waitFor } from '@keyledger/testing';
+import { createTestDatabase, TestDatabase, waitFor, waitForLogHorizon } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
 import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signBatchCheckpoints, signHeadIfDue } from './chain.store';
 import { verifyStoredChain } from './stored-chain';
@@ -13,15 +13,12 @@ jest.setTimeout(60_000);
 const meta: EventMetadata = { request_id: 'req_1', actor_key_id: 'key_1', agent_id: null, ip: '127.0.0.1' };
 
 /**
- * The `count` events appended after `from`, read as the chainer reads them. The read is gap-safe, so
- * a transaction still running anywhere on the server (another suite's, in parallel) holds them back
- * for a moment: look again until all are there.
+ * The `count` events appended after `from`, read as the chainer reads them, once a transaction still
+ * running anywhere on the server (another suite's, in parallel) no longer holds them back.
  */
 async function readAllAppended(db: Kysely<any>, from: LogCheckpoint, count: number): Promise<ChainSourceRow[]> {
-  const rows = await waitFor(`${count} events readable in log order`, async () => {
-    const read = await readChainSource(db, from, count + 1);
-    return read.length >= count && read;
-  }, 30_000, 20);
+  await waitForLogHorizon(db);
+  const rows = await readChainSource(db, from, count + 1);
   expect(rows).toHaveLength(count);
   return rows;
 }

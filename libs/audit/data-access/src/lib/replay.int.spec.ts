@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Kysely, sql } from 'kysely';
 import { createDb, EventStore, eventStoreMigrations, migrateToLatest, projectRows, RowProjection } from '@keyledger/event-store';
-import { createTestDatabase, TestDatabase, waitFor } from '@keyledger/testing';
+import { createTestDatabase, TestDatabase, waitForLogHorizon } from '@keyledger/testing';
 import { replayReadModels } from './replay';
 
 /** A small read model with what the real ones do: rows created, changed, and counters summed per owner. */
@@ -75,11 +75,7 @@ describe('replay folds the log batch after batch, writing one batch while foldin
       });
     }
     // Replay reads up to the gap-safe horizon, which any transaction on the server holds back: wait for it.
-    await waitFor(
-      'the log horizon to pass the run',
-      async () => (await sql<{ past: boolean }>`select pg_snapshot_xmin(pg_current_snapshot()) > max(transaction_id) as past from events`.execute(db)).rows[0].past,
-      60_000,
-    );
+    await waitForLogHorizon(db);
     return run;
   }
 

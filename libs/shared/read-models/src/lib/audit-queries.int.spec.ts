@@ -1,7 +1,7 @@
 import { CompiledQuery, ControlledTransaction, Kysely, PostgresDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, migrateToLatest } from '@keyledger/event-store';
-import { createTestDatabase, TestDatabase } from '@keyledger/testing';
+import { createTestDatabase, TestDatabase, waitForLogHorizon } from '@keyledger/testing';
 import { auditEventPlace, AuditEventRow, listAuditEvents } from './audit-queries';
 import type { Visibility } from './keys-queries';
 
@@ -135,16 +135,7 @@ describe('listAuditEvents: the audit listing in log order, gap-safe (real Postgr
     const [orgWide] = (await store.append('place-org', 0, [{ type: 'Happened', data: {} }], { ...meta(), environment: undefined }, { orgId: ORG })).events;
     const [ofAgent] = (await store.append('place-agent', 0, [{ type: 'Happened', data: { agent_id: 'agt_placed' } }], meta(), { orgId: ORG })).events;
     // Each is listed once no transaction begun before it is still running (another suite's may be, for a moment).
-    const positions = [own, other, live, orgWide, ofAgent].map((e) => e.position);
-    let listed = false;
-    await pollUntil(
-      async () => {
-        const { rows } = await sql<{ all: boolean }>`
-          select bool_and(transaction_id < pg_snapshot_xmin(pg_current_snapshot())) as all from events where position = any(${positions}::bigint[])`.execute(db);
-        listed = rows[0].all;
-      },
-      () => listed,
-    );
+    await waitForLogHorizon(db);
     expect(await auditEventPlace(db, acme, 0)).toEqual(LOG_START);
     expect(await auditEventPlace(db, acme, own.position)).toEqual({ transactionId: own.transaction_id, position: own.position });
     expect(await auditEventPlace(db, acme, other.position)).toBeNull();
