@@ -22,7 +22,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
 
 /**
  * The migration runs in the migrator's transaction, so the index is not built CONCURRENTLY: appends
- * wait while it is built (seconds per million events), and dropping the old index needs the table
+ * wait while it is built (longer the bigger the log), and dropping the old index needs the table
  * to itself. Waiting for that behind a long reader (an auditor's verify or export holds the table
  * for minutes) would queue every append and read of events behind the drop; instead the migration
  * gives up after a few seconds, rolls back, and the service's start fails, to be retried.
