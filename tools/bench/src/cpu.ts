@@ -22,3 +22,20 @@ export function cpuSeconds(pid: number | 'thread-self' | undefined, ticksPerSeco
     return null;
   }
 }
+
+/** The Postgres backends of the database a query runs in, the querying one excepted. */
+export const DATABASE_BACKENDS_SQL = `select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+
+/**
+ * CPU seconds used so far by those backends (rows of DATABASE_BACKENDS_SQL), by application name. A
+ * backend that ended between two samples is missing from the later one, so a difference of samples
+ * can only fall short.
+ */
+export function backendCpuSeconds(backends: readonly { pid: number; application_name: string }[], ticksPerSecond: number): Map<string, number> {
+  const byApplication = new Map<string, number>();
+  for (const { pid, application_name } of backends) {
+    const seconds = cpuSeconds(pid, ticksPerSecond);
+    if (seconds !== null) byApplication.set(application_name, (byApplication.get(application_name) ?? 0) + seconds);
+  }
+  return byApplication;
+}

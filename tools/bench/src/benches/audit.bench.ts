@@ -9,7 +9,7 @@ import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } f
 import * as os from 'node:os';
 import { FromChainer, ToChainer } from '@keyledger/audit-feature';
 import type { FromBenchChainer, ToBenchChainer } from '../chainer-thread';
-import { clockTicksPerSecond, cpuSeconds } from '../cpu';
+import { backendCpuSeconds, clockTicksPerSecond, cpuSeconds, DATABASE_BACKENDS_SQL } from '../cpu';
 import { streamWriter } from './event-store.bench';
 import { Bench, BenchContext, PhaseResult, measure, positiveInt, positiveInts, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
@@ -224,19 +224,12 @@ function chainerThread(databaseUrl: string, signingSeed: string, ticksPerSecond:
 
 /**
  * CPU seconds used so far by this process (the writers, and the chainer's thread while it runs) and
- * by the Postgres backends of one database, by application name. A backend that ended between two
- * samples is missing from the later one, so a phase's figure can only fall short; the pools here
- * keep their connections while in use.
+ * by the Postgres backends of one database, by application name (backendCpuSeconds; the pools here
+ * keep their connections while in use).
  */
 async function cpuSample(db: Kysely<any>, ticks: number): Promise<{ process: number; backends: Map<string, number> }> {
-  const { rows } = await sql<{ pid: number; application_name: string }>`
-    select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(db);
-  const backends = new Map<string, number>();
-  for (const row of rows) {
-    const seconds = cpuSeconds(row.pid, ticks);
-    if (seconds !== null) backends.set(row.application_name, (backends.get(row.application_name) ?? 0) + seconds);
-  }
-  return { process: cpuSeconds(process.pid, ticks) ?? 0, backends };
+  const { rows } = await sql.raw<{ pid: number; application_name: string }>(DATABASE_BACKENDS_SQL).execute(db);
+  return { process: cpuSeconds(process.pid, ticks) ?? 0, backends: backendCpuSeconds(rows, ticks) };
 }
 
 const backendDelta = (before: Map<string, number>, after: Map<string, number>, name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);

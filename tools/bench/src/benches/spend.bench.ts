@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { App, BACKEND_APPS, Stack } from '@keyledger/testing';
 import { Bench, BenchContext, measure, positiveInt, round, UsageError } from '../bench';
 import { createBenchDatabase } from '../bench-database';
-import { clockTicksPerSecond, cpuSeconds } from '../cpu';
+import { backendCpuSeconds, clockTicksPerSecond, cpuSeconds, DATABASE_BACKENDS_SQL } from '../cpu';
 import { HttpLoad } from '../http-load';
 
 const run = promisify(execFile);
@@ -36,8 +36,8 @@ async function cpuMeter(stack: Stack, apps: readonly (readonly [App, number])[])
       if (seconds !== null) parts[name] = (parts[name] ?? 0) + seconds;
     };
     for (const [app, count] of apps) for (let i = 0; i < count; i++) add(app, cpuSeconds(stack.process(app, i).pid, ticks));
-    const { rows } = await pg.query(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
-    for (const row of rows) add('postgres', cpuSeconds(row.pid, ticks));
+    const { rows } = await pg.query(DATABASE_BACKENDS_SQL);
+    for (const seconds of backendCpuSeconds(rows, ticks).values()) add('postgres', seconds);
     add('load_generator', cpuSeconds(process.pid, ticks));
     const { rows: tx } = await pg.query(`select xact_commit::bigint as commits from pg_stat_database where datname = current_database()`);
     return { parts, transactions: Number(tx[0].commits) };
