@@ -1,20 +1,15 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { VerifyResult } from '@keyledger/audit-domain';
 import { parsePublicKey } from '@keyledger/audit-domain';
 import { exportLog, replayReadModels, verifyExportFile, verifyStoredChain } from '@keyledger/audit-data-access';
 import { readConfig } from '@keyledger/config';
 import { createDb } from '@keyledger/event-store';
+import { wholeNumber } from './commands/options';
 import { READ_MODEL_PROJECTIONS } from './replay-registry';
 
 const out = (text: string) => process.stdout.write(text + '\n');
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('a whole number of events, 0 or more');
-  return n;
-}
 
 function databaseUrl(option?: string): string {
   return option ?? readConfig(['DATABASE_URL']).DATABASE_URL;
@@ -70,7 +65,7 @@ export function addAuditCommands(program: Command): void {
     .option('--database-url <url>', 'Postgres connection string (default: DATABASE_URL)')
     .option('--file <path>', 'verify an NDJSON export offline instead of the database')
     .option('--public-key <key>', 'the pinned Ed25519 public key (base64, hex or PEM); required with --file; the chain must then carry at least one checkpoint signed by it')
-    .option('--max-unsigned <count>', 'fail (as unsigned) when more chained events than this follow the latest signed checkpoint; an honest tail is shorter than the checkpoint interval (KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS, plus what its seconds let through)', nonNegativeInt)
+    .option('--max-unsigned <count>', 'fail (as unsigned) when more chained events than this follow the latest signed checkpoint; an honest tail is shorter than the checkpoint interval (KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS, plus what its seconds let through)', wholeNumber('events'))
     .option('--json', 'print the result as JSON')
     .action(async (own: { databaseUrl?: string; file?: string; publicKey?: string; maxUnsigned?: number; json?: boolean }, command: Command) => {
       // `--json` is also a global option of the CLI: take it from wherever commander put it.

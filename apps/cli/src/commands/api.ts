@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { Budget, Keyledger, KeyledgerError, SpendStatus } from '@keyledger/sdk';
+import { wholeNumber } from './options';
 import { jsonWanted, print } from './output';
 
 interface GlobalOptions {
@@ -24,10 +25,7 @@ function intervalLimit(value: string, previous: { interval: (typeof BUDGET_INTER
   return [...previous, { interval: interval as (typeof BUDGET_INTERVALS)[number], amount: Number(amount) }];
 }
 
-function wholeNumber(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of minor units');
-  return Number(value);
-}
+const minorUnits = wholeNumber('minor units');
 
 function percent(value: string): number {
   const n = Number(value);
@@ -138,9 +136,9 @@ export function registerApiCommands(program: Command): void {
     .command('set <agent_id>')
     .description('replace the agent’s budget (settings left out are removed)')
     .requiredOption('--currency <code>', 'e.g. usd')
-    .option('--fixed-limit <amount>', 'most the agent may spend in total (minor units)', wholeNumber)
+    .option('--fixed-limit <amount>', 'most the agent may spend in total (minor units)', minorUnits)
     .option('--percent <p>', "at most this percent (0-100) of the wallet's available balance", percent)
-    .option('--max-position <amount>', 'cap on open holds (minor units)', wholeNumber)
+    .option('--max-position <amount>', 'cap on open holds (minor units)', minorUnits)
     .option('--limit <interval=amount>', `per window, repeatable: ${BUDGET_INTERVALS.join(' | ')}`, intervalLimit)
     .option('--require-attestation', 'every spend must carry an attestation')
     .action(
