@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Kysely, sql } from 'kysely';
-import { generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
+import { ChainHasher, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
 import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, readChainSource, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain, verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
 import { BUDGET_READ_MODEL_TABLES, BUDGET_TABLES, budgetMigrations, budgetProjection } from '@keyledger/budget-data-access';
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint } from '@keyledger/event-store';
@@ -235,6 +235,37 @@ async function cpuSample(db: Kysely<any>, ticks: number): Promise<{ process: num
 const backendDelta = (before: Map<string, number>, after: Map<string, number>, name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
 
 /**
+ * The least work any chainer under the issue's hash definition does per event, measured on the
+ * events a workload appended: read each back in log order (readChainSource, in the chainer's
+ * batches of 1 000) and hash it (ChainHasher: the canonicalization library, then SHA-256), writing
+ * nothing — no link, no head, no checkpoint. CPU per event of this thread and of its connection's
+ * backend (a pool of one, so one backend). The writers are done and the chainer is caught up and
+ * idle but for its polls, on a thread of its own, while this runs.
+ */
+async function readAndHashFloor(databaseUrl: string, from: LogCheckpoint, ticks: number): Promise<{ events: number; node: number; postgres: number }> {
+  const db = createDb(databaseUrl, { poolSize: 1, applicationName: 'bench-audit-floor' });
+  try {
+    const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+    const backend = rows[0].pid;
+    const hasher = new ChainHasher();
+    const [nodeBefore, backendBefore] = [cpuSeconds('thread-self', ticks) ?? 0, cpuSeconds(backend, ticks) ?? 0];
+    let events = 0;
+    let prev: Buffer = GENESIS_HASH;
+    for (let after = from; ; ) {
+      const batch = await readChainSource(db, after, 1_000);
+      if (batch.length === 0) break;
+      for (const event of batch) prev = hasher.hash(prev, event);
+      events += batch.length;
+      after = checkpointOf(batch[batch.length - 1]);
+    }
+    const [nodeAfter, backendAfter] = [cpuSeconds('thread-self', ticks) ?? 0, cpuSeconds(backend, ticks) ?? 0];
+    return { events, node: nodeAfter - nodeBefore, postgres: backendAfter - backendBefore };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
  * Append throughput without the chainer vs with it, for one workload, in `rounds` interleaved pairs
  * in one run (ABBA order: without/with, then with/without, …) so drift in the machine's load hits
  * both sides alike. "Without" is the log as it is with no audit-attestation deployed: a database
@@ -250,11 +281,11 @@ const backendDelta = (before: Map<string, number>, after: Map<string, number>, n
  */
 async function chainerCostOf(
   context: BenchContext,
-  setup: { plainDb: Kysely<any>; db: Kysely<any>; chainer: ReturnType<typeof chainerThread>; ticks: number },
+  setup: { plainDb: Kysely<any>; db: Kysely<any>; databaseUrl: string; chainer: ReturnType<typeof chainerThread>; ticks: number },
   workload: { writers: number; batch: number; rounds: number },
 ): Promise<Record<string, unknown>> {
   const { writers, batch, rounds } = workload;
-  const { plainDb, db, chainer, ticks } = setup;
+  const { plainDb, db, databaseUrl, chainer, ticks } = setup;
   const load = { workers: writers, seconds: context.durationSeconds, warmupSeconds: context.warmupSeconds };
   const pending = () => unchainedEvents(db);
   const caughtUp = async () => {
@@ -267,6 +298,9 @@ async function chainerCostOf(
   const lags: number[] = [];
   const catchUpsMs: number[] = [];
   const cpu = { writers: 0, writersBackends: 0, withAll: 0, chainerThread: 0, chainerBackends: 0 };
+  await caughtUp();
+  const head = (await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db)).rows[0];
+  const workloadStart: LogCheckpoint = head ? { transactionId: head.transaction_id, position: head.position } : LOG_START;
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
     for (const side of order) {
@@ -308,6 +342,10 @@ async function chainerCostOf(
   const perEvent = (seconds: number, n: number) => round((seconds * 1e6) / n, 1);
   const appendsCpu = perEvent(cpu.writers + cpu.writersBackends, events(without));
   const withCpu = perEvent(cpu.withAll, events(withChainer));
+  await caughtUp();
+  context.log(`${batch}-event appends: reading and hashing the workload's events again, writing nothing`);
+  const floor = await readAndHashFloor(databaseUrl, workloadStart, ticks);
+  const floorCpu = perEvent(floor.node + floor.postgres, floor.events);
   return {
     writers,
     batch,
@@ -334,6 +372,16 @@ async function chainerCostOf(
       // What running the chainer adds per event, as a share of what appending costs without it.
       added_by_chainer_percent: round(((withCpu - appendsCpu) / appendsCpu) * 100, 1),
     },
+    // The least any chainer under the issue's hash definition does (readAndHashFloor). Where the
+    // appends keep every core busy, as here, the machine does appends + floor of CPU per event
+    // with the chainer at best, so appends per second fall by at least floor / (appends + floor).
+    read_and_hash_floor: {
+      events: floor.events,
+      cpu_us_per_event: floorCpu,
+      node: perEvent(floor.node, floor.events),
+      postgres: perEvent(floor.postgres, floor.events),
+      least_cost_percent_on_busy_cores: round((floorCpu / (appendsCpu + floorCpu)) * 100, 1),
+    },
   };
 }
 
@@ -358,7 +406,7 @@ async function chainerCost(
     chainer = chainerThread(database.url, options.signingSeed, ticks);
     const workloads: Record<string, unknown>[] = [];
     for (const batch of options.batches) {
-      workloads.push(await chainerCostOf(context, { plainDb, db, chainer, ticks }, { writers: options.writers, batch, rounds: options.rounds }));
+      workloads.push(await chainerCostOf(context, { plainDb, db, databaseUrl: database.url, chainer, ticks }, { writers: options.writers, batch, rounds: options.rounds }));
     }
     return { order: 'ABBA: without/with, then with/without, alternating', workloads, chainer_checkpoint: await readCheckpoint(db, 'audit-chain') };
   } finally {
