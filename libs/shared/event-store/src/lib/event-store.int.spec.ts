@@ -95,23 +95,18 @@ describe('EventStore (real Postgres)', () => {
   });
 
   describe('the events table is append-only', () => {
-    it('rejects UPDATE of any column but the one-time chain fill', async () => {
+    it('rejects UPDATE of any column, the unused hash/prev_hash included', async () => {
       await store.append('key-immutable', 0, [{ type: 'KeyCreated', data: { a: 1 } }], meta);
       await expect(
         sql`update events set data = '{"a":2}' where stream = 'key-immutable'`.execute(db),
       ).rejects.toThrow(/append-only: UPDATE/);
+      // These were the audit chainer's to fill once; the chain lives in a table of its own now.
       await expect(
-        sql`update events set hash = '\\x01', metadata = '{}' where stream = 'key-immutable'`.execute(db),
-      ).rejects.toThrow(/append-only/);
-      // The chainer may set hash/prev_hash once...
-      await sql`update events set hash = '\\x01', prev_hash = '\\x00' where stream = 'key-immutable'`.execute(db);
-      // ...and never change them afterwards.
-      await expect(
-        sql`update events set hash = '\\x02' where stream = 'key-immutable'`.execute(db),
-      ).rejects.toThrow(/append-only/);
+        sql`update events set hash = '\\x01', prev_hash = '\\x00' where stream = 'key-immutable'`.execute(db),
+      ).rejects.toThrow(/append-only: UPDATE/);
       const [row] = await store.readStream('key-immutable');
       expect(row.data).toEqual({ a: 1 });
-      expect(row.hash).toEqual(Buffer.from([1]));
+      expect(row.hash).toBeNull();
     });
 
     it('rejects DELETE and TRUNCATE', async () => {

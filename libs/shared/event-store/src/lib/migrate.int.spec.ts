@@ -14,7 +14,7 @@ describe('event-store migration 2026_11_22_0003 (events_org → events_org_log_o
   beforeAll(async () => {
     database = await createTestDatabase('event_store_migrate');
     db = createDb(database.url, { poolSize: 2 });
-    const { '2026_11_22_0003_events_org_log_order': _later, ...before } = eventStoreMigrations.migrations;
+    const before = Object.fromEntries(Object.entries(eventStoreMigrations.migrations).filter(([name]) => name < '2026_11_22_0003'));
     await migrateToLatest(db, [{ name: eventStoreMigrations.name, migrations: before }]);
   });
 
@@ -41,7 +41,7 @@ describe('event-store migration 2026_11_22_0003 (events_org → events_org_log_o
       await reader.query('rollback');
       await reader.end();
     }
-    expect(await migrateToLatest(db, [eventStoreMigrations])).toEqual(['event_store/2026_11_22_0003_events_org_log_order']);
+    expect(await migrateToLatest(db, [eventStoreMigrations])).toEqual(['event_store/2026_11_22_0003_events_org_log_order', 'event_store/2026_11_22_0004_events_strictly_append_only']);
     const indexes = await indexesOfEvents(db);
     expect(indexes).toContain('events_org_log_order');
     expect(indexes).not.toContain('events_org');

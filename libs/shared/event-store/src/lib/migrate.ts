@@ -2,6 +2,7 @@ import { Kysely, Migration, MigrationProvider, MigrationResultSet, Migrator } fr
 import * as events from './migrations/2026_11_22_0001_events';
 import * as idempotencyIndex from './migrations/2026_11_22_0002_idempotency_index';
 import * as eventsOrgLogOrder from './migrations/2026_11_22_0003_events_org_log_order';
+import * as eventsStrictlyAppendOnly from './migrations/2026_11_22_0004_events_strictly_append_only';
 
 /**
  * A named set of migrations owned by one part of the system, each set with its own history table,
@@ -19,6 +20,7 @@ export const eventStoreMigrations: MigrationSet = {
     '2026_11_22_0001_events': events,
     '2026_11_22_0002_idempotency_index': idempotencyIndex,
     '2026_11_22_0003_events_org_log_order': eventsOrgLogOrder,
+    '2026_11_22_0004_events_strictly_append_only': eventsStrictlyAppendOnly,
   },
 };
 
