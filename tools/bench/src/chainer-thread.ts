@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseSigningKey } from '@keyledger/audit-domain';
-import { serveChainerThread } from '@keyledger/audit-feature';
+import { chainerOptionsFromConfig, serveChainerThread } from '@keyledger/audit-feature';
 import { cpuSeconds } from './cpu';
 
 /** What the bench asks the chainer thread besides the service's own messages: this thread's CPU time. */
@@ -17,7 +16,7 @@ const { databaseUrl, signingSeed, ticksPerSecond } = workerData as { databaseUrl
 if (parentPort) {
   const port = parentPort;
   serveChainerThread(
-    { databaseUrl, key: parseSigningKey(signingSeed), policy: { everyEvents: 1000, everyMs: 60_000 }, pollMs: 50 },
+    { ...chainerOptionsFromConfig({ DATABASE_URL: databaseUrl, KEYLEDGER_AUDIT_SIGNING_KEY: signingSeed }), policy: { everyEvents: 1000, everyMs: 60_000 } },
     port,
     'bench-audit-chainer',
   );

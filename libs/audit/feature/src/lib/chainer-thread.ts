@@ -14,6 +14,7 @@ export interface ChainerOptions {
   databaseUrl: string;
   key: KeyObject;
   policy: CheckpointPolicy;
+  /** How long the chainer waits before looking at the log again, after a batch short of a thousand events too. */
   pollMs: number;
 }
 
@@ -26,14 +27,14 @@ export type FromChainer =
 
 export function chainerOptionsFromConfig(env: Record<string, string | undefined> = process.env): ChainerOptions {
   const config = readConfig(
-    ['DATABASE_URL', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS', 'KEYLEDGER_PROCESSOR_POLL_MS'],
+    ['DATABASE_URL', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS', 'KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS', 'KEYLEDGER_AUDIT_CHAIN_POLL_MS'],
     env,
   );
   return {
     databaseUrl: config.DATABASE_URL,
     key: readAuditSigningKey(env),
     policy: { everyEvents: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS, everyMs: config.KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS * 1000 },
-    pollMs: config.KEYLEDGER_PROCESSOR_POLL_MS,
+    pollMs: config.KEYLEDGER_AUDIT_CHAIN_POLL_MS,
   };
 }
 
@@ -52,7 +53,9 @@ export function startChainProcessor(db: Kysely<any>, options: ChainerOptions, lo
     columns: CHAIN_SOURCE_COLUMNS,
     pollIntervalMs: options.pollMs,
     batchSize: 1000,
-    // Chaining may lag by a poll interval; in exchange it runs as few, large transactions beside the writers.
+    // Chaining may lag by a poll interval; in exchange it runs as few, large transactions beside the
+    // writers. Each batch costs a few statements whatever its size: at ~4 000 single-event appends/s,
+    // polls every 200 ms instead of 50 took the chainer from 29–33 to 19 µs of CPU per event (audit bench).
     gatherBatches: true,
     handle: async (events, trx) => {
       const chained = await chainEvents(trx, events, hasher);

@@ -75,6 +75,11 @@ const settings = {
   KEYLEDGER_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
   KEYLEDGER_AUDIT_CHECKPOINT_EVERY_EVENTS: z.coerce.number().int().min(1).max(10_000_000).default(1000),
   KEYLEDGER_AUDIT_CHECKPOINT_EVERY_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
+  /**
+   * The audit chainer's poll interval, also how long it waits after a partial batch, so that a steady
+   * stream of appends is chained in fewer, larger transactions; the chain lags by about this much.
+   */
+  KEYLEDGER_AUDIT_CHAIN_POLL_MS: z.coerce.number().int().min(5).max(60_000).default(200),
 } as const;
 
 export type SettingName = keyof typeof settings;
