@@ -291,14 +291,16 @@ describe('API keys and agents (e2e)', () => {
     });
   });
 
-  it('stores no plaintext key or signing secret in any table, event or log line', async () => {
+  it('stores no plaintext key or signing secret in any table, event or log line, and no sealed signing secret outside its own table', async () => {
     expect(secrets.length).toBeGreaterThan(40);
     // Give the gateways a moment to report usage and the relay to publish, so their logs are written.
     await new Promise((r) => setTimeout(r, 1500));
     const db = new Client({ connectionString: stack.databaseUrl });
     await db.connect();
     const haystacks: { where: string; text: string }[] = [];
+    let sealed: string[] = [];
     try {
+      sealed = (await db.query<{ sealed: string }>('select sealed from key_signing_secrets')).rows.map((r) => r.sealed);
       const tables = await db.query(`select table_name from information_schema.tables where table_schema = 'public'`);
       for (const { table_name } of tables.rows) {
         const rows = await db.query(`select t::text as row from "${table_name}" t`);
@@ -311,5 +313,11 @@ describe('API keys and agents (e2e)', () => {
     expect(haystacks.some((h) => h.where === 'table events' && h.text.includes('KeyCreated'))).toBe(true);
     const leaks = secrets.flatMap((secret) => haystacks.filter((h) => h.text.includes(secret)).map((h) => `${secret.slice(0, 12)}… in ${h.where}`));
     expect(leaks).toEqual([]);
+    // Signing secrets are kept sealed beside the log, never in it (nor in a log line): the audit
+    // log and its exports carry no ciphertext that a leaked KEYLEDGER_SECRETS_KEY would open.
+    expect(sealed.length).toBeGreaterThan(0);
+    expect(haystacks.find((h) => h.where === 'table events')?.text).not.toContain('signing_secret_sealed');
+    const copies = sealed.flatMap((s) => haystacks.filter((h) => h.where !== 'table key_signing_secrets' && h.text.includes(s)).map((h) => h.where));
+    expect(copies).toEqual([]);
   });
 });

@@ -77,7 +77,7 @@ export class AuthGuard implements CanActivate {
     if (key.expires_at !== null && new Date(key.expires_at) <= new Date()) throw new ApiError('KEY_EXPIRED', 'this API key has expired');
 
     if (key.signing) {
-      found.entry.signingSecret ??= this.unsealSigningSecret(key.signing_secret_sealed);
+      found.entry.signingSecret ??= this.unsealSigningSecret(found.credential.signingSecretSealed);
       const problem = checkSignature(
         found.entry.signingSecret,
         { timestamp: header(request, 'x-timestamp'), signature: header(request, 'x-signature') },

@@ -82,8 +82,9 @@ export const keysProjection: RowProjection<ReadModels> = {
           agent_id: k.agent_id,
           status: 'active',
           claimed: k.claimed,
+          // KeyCreated events from before keys migration 0003 also carry `signing_secret_sealed`;
+          // the secret lives in key_signing_secrets, which is not a read model.
           signing: k.signing,
-          signing_secret_sealed: k.signing_secret_sealed ?? null,
           rolled_from: k.rolled_from ?? null,
           created_at: k.created_at,
           expires_at: orNull(k.expires_at),

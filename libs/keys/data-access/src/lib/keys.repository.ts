@@ -22,6 +22,11 @@ export const keysRepository = {
     return (await db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst()) ?? null;
   },
 
+  /** A new signing key's secret, sealed: its only copy (KeyCreated does not carry it). */
+  async storeSigningSecret(db: Db, keyId: string, sealed: string): Promise<void> {
+    await db.insertInto('key_signing_secrets').values({ key_id: keyId, sealed }).execute();
+  },
+
   async keyById(db: Db, keyId: string): Promise<ApiKeyRow | null> {
     return (await db.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst()) ?? null;
   },

@@ -12,7 +12,6 @@ const key: KeyDescription = {
   agent_id: null,
   expires_at: null,
   signing: false,
-  signing_secret_sealed: null,
   claimed: true,
   rolled_from: null,
 };

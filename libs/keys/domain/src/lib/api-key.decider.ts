@@ -13,9 +13,8 @@ export interface KeyDescription {
   scopes: Scope[];
   agent_id: string | null;
   expires_at: string | null;
+  /** Whether requests must be signed. The secret, sealed, is kept beside the log, never in an event. */
   signing: boolean;
-  /** The signing secret sealed with the deployment's secrets key (never the secret itself). */
-  signing_secret_sealed: string | null;
   claimed: boolean;
   /** Set on the new key of a roll. */
   rolled_from: string | null;

@@ -322,7 +322,6 @@ export class KeyRegistryService {
           agent_id: spec.agentId,
           expires_at: spec.expiresAt,
           signing: spec.signing,
-          signing_secret_sealed: signingSecret === null ? null : this.sealer!.seal(signingSecret),
           claimed: spec.claimed,
           rolled_from: spec.rolledFrom ?? null,
           now: now.toISOString(),
@@ -330,6 +329,8 @@ export class KeyRegistryService {
       },
       { metadata: eventMetadata(meta, { environment: spec.environment, agent_id: meta.agent_id ?? spec.agentId }), orgId: spec.orgId },
     );
+    // Sealed, beside the event and in its transaction: never in the log, which every auditor reads and exports.
+    if (signingSecret !== null) await keysRepository.storeSigningSecret(uow.trx, keyId, this.sealer!.seal(signingSecret));
     const view = await this.keyView(uow.trx, keyId, now);
     return signingSecret === null ? { ...view, key: plaintext } : { ...view, key: plaintext, signing_secret: signingSecret };
   }

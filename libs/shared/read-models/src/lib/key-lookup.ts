@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { AgentRow, ApiKeyRow, OrgRow, ReadModels } from './tables';
 
-/** What authenticating a key needs: the key, its org, and the agent it is bound to (if any). */
+/** What authenticating a key needs: the key, its org, the agent it is bound to (if any), and its sealed signing secret (if a signing key). */
 export interface Credential {
   key: ApiKeyRow;
   org: OrgRow;
   agent: AgentRow | null;
+  signingSecretSealed: string | null;
 }
 
 /** The gateway's authentication query: a key by the SHA-256 of its plaintext, one round trip. */
@@ -14,6 +15,7 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
     .selectFrom('api_keys as k')
     .innerJoin('orgs as o', 'o.id', 'k.org_id')
     .leftJoin('agents as a', 'a.id', 'k.agent_id')
+    .leftJoin('key_signing_secrets as s', 's.key_id', 'k.id')
     .selectAll('k')
     .select([
       'o.name as org_name',
@@ -29,6 +31,7 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
       'a.paused_until as agent_paused_until',
       'a.created_at as agent_created_at',
       'a.version as agent_version',
+      's.sealed as signing_secret_sealed',
     ])
     .where('k.key_hash', '=', keyHash)
     .executeTakeFirst();
@@ -47,6 +50,7 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
     agent_paused_until,
     agent_created_at,
     agent_version,
+    signing_secret_sealed,
     ...key
   } = row;
   const agent: AgentRow | null =
@@ -67,5 +71,6 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
     key,
     org: { id: key.org_id, name: org_name, plan: org_plan, sandbox: org_sandbox, created_at: org_created_at, overrides: org_overrides },
     agent,
+    signingSecretSealed: signing_secret_sealed,
   };
 }

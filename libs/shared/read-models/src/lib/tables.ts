@@ -29,7 +29,6 @@ export interface ApiKeysTable {
   status: 'active' | 'revoked';
   claimed: boolean;
   signing: boolean;
-  signing_secret_sealed: string | null;
   rolled_from: string | null;
   created_at: Date;
   expires_at: Date | null;
@@ -79,6 +78,16 @@ export interface DevicePollsTable {
   last_polled_at: Date;
 }
 
+/**
+ * Not a read model: the only copy of each signing key's secret, sealed with KEYLEDGER_SECRETS_KEY,
+ * written beside its KeyCreated event (which does not carry it). Replay does not rebuild it.
+ */
+export interface KeySigningSecretsTable {
+  key_id: string;
+  sealed: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
 export interface ReadModels {
   orgs: OrgsTable;
   api_keys: ApiKeysTable;
@@ -86,6 +95,7 @@ export interface ReadModels {
   device_authorizations: DeviceAuthorizationsTable;
   api_key_usage: ApiKeyUsageTable;
   device_polls: DevicePollsTable;
+  key_signing_secrets: KeySigningSecretsTable;
 }
 
 export type OrgRow = Selectable<OrgsTable>;
