@@ -137,6 +137,21 @@ describe('API keys and agents (e2e)', () => {
       expect(tampered.status).toBe(401);
       expect(((await tampered.json()) as any).error.details.reason).toBe('mismatch');
     });
+
+    it("503 naming the missing secret, not the gateway's configuration, for a signing key whose sealed secret is gone", async () => {
+      const signer = await newKey({ name: 'lost secret', signing: true });
+      const db = new Client({ connectionString: stack.databaseUrl });
+      await db.connect();
+      try {
+        expect((await db.query('delete from key_signing_secrets where key_id = $1', [signer.id])).rowCount).toBe(1);
+      } finally {
+        await db.end();
+      }
+      // Never used before, so no gateway has it (or its secret) cached.
+      const refused = await anonymous.withKey(signer.key).get('/v1/whoami', signedHeaders(signer.signing_secret, ''));
+      expectError(refused, 503, 'SERVICE_UNAVAILABLE');
+      expect(refused.body.error.message).toMatch(/secret is not on record; roll the key/);
+    });
   });
 
   describe('key lifecycle', () => {

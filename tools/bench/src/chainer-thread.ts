@@ -16,7 +16,10 @@ const { databaseUrl, signingSeed, ticksPerSecond } = workerData as { databaseUrl
 if (parentPort) {
   const port = parentPort;
   serveChainerThread(
-    { ...chainerOptionsFromConfig({ DATABASE_URL: databaseUrl, KEYLEDGER_AUDIT_SIGNING_KEY: signingSeed }), policy: { everyEvents: 1000, everyMs: 60_000 } },
+    {
+      ...chainerOptionsFromConfig({ DATABASE_URL: databaseUrl, KEYLEDGER_AUDIT_SIGNING_KEY: signingSeed, KEYLEDGER_AUDIT_CHAIN_POLL_MS: process.env['KEYLEDGER_AUDIT_CHAIN_POLL_MS'] }),
+      policy: { everyEvents: 1000, everyMs: 60_000 },
+    },
     port,
     'bench-audit-chainer',
   );

@@ -103,10 +103,11 @@ export class AuthGuard implements CanActivate {
   }
 
   private unsealSigningSecret(sealed: string | null): string {
-    if (sealed === null || this.sealer === null) {
-      // A signing key whose secret this gateway cannot read: refuse rather than skip the check.
+    // A signing key whose secret this gateway cannot read: refuse rather than skip the check.
+    if (this.sealer === null) {
       throw new ApiError('SERVICE_UNAVAILABLE', 'request signing is not configured on this gateway (KEYLEDGER_SECRETS_KEY)');
     }
+    if (sealed === null) throw new ApiError('SERVICE_UNAVAILABLE', "this signing key's secret is not on record; roll the key to get a new one");
     return this.sealer.unseal(sealed);
   }
 }

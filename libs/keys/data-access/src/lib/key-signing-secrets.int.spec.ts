@@ -5,7 +5,7 @@ import { createTestDatabase, TestDatabase } from '@keyledger/testing';
 import { keysMigrations } from './migrations';
 import { keysRepository } from './keys.repository';
 
-describe('keys migration 2026_11_22_0003: sealed signing secrets out of the read model and the log', () => {
+describe('keys migration 2026_11_22_0003: sealed signing secrets kept beside the log', () => {
   let database: TestDatabase;
   let db: Kysely<any>;
 
@@ -41,22 +41,24 @@ describe('keys migration 2026_11_22_0003: sealed signing secrets out of the read
     version: 1,
   });
 
-  it("moves the secrets of keys made before it, and the gateway's lookup finds old and new ones there", async () => {
+  it('copies the secrets of keys made before it; the lookup finds those, new ones, and those a key-registry not yet upgraded keeps making in the read model', async () => {
     await db.insertInto('orgs').values({ id: 'org_1', name: 'Acme', plan: 'free', sandbox: false, created_at: '2026-11-22T10:00:00.000Z' }).execute();
     await db.insertInto('api_keys').values({ ...key('key_old', true), signing_secret_sealed: 'sealed-old' }).execute();
     await db.insertInto('api_keys').values({ ...key('key_plain', false), signing_secret_sealed: null }).execute();
 
     await migrateToLatest(db, [keysMigrations]);
 
-    const columns = await sql<{ name: string }>`select column_name as name from information_schema.columns where table_name = 'api_keys'`.execute(db);
-    expect(columns.rows.map((c) => c.name)).not.toContain('signing_secret_sealed');
-    const moved = await db.selectFrom('key_signing_secrets').select(['key_id', 'sealed']).orderBy('key_id').execute();
-    expect(moved).toEqual([{ key_id: 'key_old', sealed: 'sealed-old' }]);
+    const copied = await db.selectFrom('key_signing_secrets').select(['key_id', 'sealed']).orderBy('key_id').execute();
+    expect(copied).toEqual([{ key_id: 'key_old', sealed: 'sealed-old' }]);
 
-    await db.insertInto('api_keys').values(key('key_new', true)).execute();
+    // An upgraded key-registry writes the secret beside the event; one not yet upgraded, into the read model.
+    await db.insertInto('api_keys').values({ ...key('key_new', true), signing_secret_sealed: null }).execute();
     await keysRepository.storeSigningSecret(db, 'key_new', 'sealed-new');
+    await db.insertInto('api_keys').values({ ...key('key_during_rollout', true), signing_secret_sealed: 'sealed-during' }).execute();
+
     expect((await findCredentialByHash(db, 'hash_key_old'))?.signingSecretSealed).toBe('sealed-old');
     expect((await findCredentialByHash(db, 'hash_key_new'))?.signingSecretSealed).toBe('sealed-new');
+    expect((await findCredentialByHash(db, 'hash_key_during_rollout'))?.signingSecretSealed).toBe('sealed-during');
     expect((await findCredentialByHash(db, 'hash_key_plain'))?.signingSecretSealed).toBeNull();
     // One secret per key, written once.
     await expect(keysRepository.storeSigningSecret(db, 'key_new', 'another')).rejects.toThrow(/duplicate key/);

@@ -62,6 +62,7 @@ function keysLog(steps: readonly Step[]): ProjectedEvent[] {
           agent_id: agents.length > 0 && i % 2 ? of(agents, s.pick) : null,
           expires_at: i % 3 ? null : new Date(T0 + 86_400_000).toISOString(),
           signing: i % 2 === 0,
+          ...(i % 4 === 0 ? { signing_secret_sealed: `sealed_${i}` } : {}),
           claimed: true,
           rolled_from: null,
           created_at: at,

@@ -82,9 +82,10 @@ export const keysProjection: RowProjection<ReadModels> = {
           agent_id: k.agent_id,
           status: 'active',
           claimed: k.claimed,
-          // KeyCreated events from before keys migration 0003 also carry `signing_secret_sealed`;
-          // the secret lives in key_signing_secrets, which is not a read model.
           signing: k.signing,
+          // Only KeyCreated events from before keys migration 0003 (or from a key-registry not yet
+          // upgraded) carry the sealed secret; it is kept beside the log now (key_signing_secrets).
+          signing_secret_sealed: (k as { signing_secret_sealed?: string | null }).signing_secret_sealed ?? null,
           rolled_from: k.rolled_from ?? null,
           created_at: k.created_at,
           expires_at: orNull(k.expires_at),

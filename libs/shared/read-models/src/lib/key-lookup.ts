@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AgentRow, ApiKeyRow, OrgRow, ReadModels } from './tables';
 
 /** What authenticating a key needs: the key, its org, the agent it is bound to (if any), and its sealed signing secret (if a signing key). */
@@ -31,7 +31,8 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
       'a.paused_until as agent_paused_until',
       'a.created_at as agent_created_at',
       'a.version as agent_version',
-      's.sealed as signing_secret_sealed',
+      // A key made by a key-registry from before keys migration 0003 has its secret in the read model only.
+      sql<string | null>`coalesce(s.sealed, k.signing_secret_sealed)`.as('sealed_signing_secret'),
     ])
     .where('k.key_hash', '=', keyHash)
     .executeTakeFirst();
@@ -50,7 +51,7 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
     agent_paused_until,
     agent_created_at,
     agent_version,
-    signing_secret_sealed,
+    sealed_signing_secret,
     ...key
   } = row;
   const agent: AgentRow | null =
@@ -71,6 +72,6 @@ export async function findCredentialByHash(db: Kysely<ReadModels>, keyHash: stri
     key,
     org: { id: key.org_id, name: org_name, plan: org_plan, sandbox: org_sandbox, created_at: org_created_at, overrides: org_overrides },
     agent,
-    signingSecretSealed: signing_secret_sealed,
+    signingSecretSealed: sealed_signing_secret,
   };
 }

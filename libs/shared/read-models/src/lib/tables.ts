@@ -29,6 +29,11 @@ export interface ApiKeysTable {
   status: 'active' | 'revoked';
   claimed: boolean;
   signing: boolean;
+  /**
+   * Superseded by key_signing_secrets (keys migration 0003), still filled from the KeyCreated events
+   * that carry a sealed secret (written before it) while gateways roll over; a later release drops it.
+   */
+  signing_secret_sealed: string | null;
   rolled_from: string | null;
   created_at: Date;
   expires_at: Date | null;

@@ -7,13 +7,14 @@ import { Kysely, sql } from 'kysely';
  * signing secret, and could never be made to forget it: the log is append-only and hash-chained.
  * Should KEYLEDGER_SECRETS_KEY ever leak, all of them could be unsealed. From now on the sealed
  * secret is written once, beside the KeyCreated event in its transaction, to key_signing_secrets:
- * the only copy, which no replay rebuilds. The secrets of keys made before move over from the read
- * model; their old events keep what they carried.
+ * not a read model, and no replay rebuilds it. The secrets of keys made before are copied over.
+ *
+ * api_keys.signing_secret_sealed stays for now (expand, then contract): the projection still fills
+ * it from the events that carry a secret, i.e. those written before, or by a key-registry not yet
+ * upgraded while this one rolls out; the gateway's lookup falls back to it, so no key made in that
+ * window loses its secret, and a gateway not yet upgraded still verifies the keys made before.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // Dropping the column needs api_keys to itself: give up after a few seconds of waiting behind
-  // readers rather than queue every key lookup behind the drop (the start fails and is retried).
-  await sql`set local lock_timeout = '5s'`.execute(db);
   await sql`
     create table key_signing_secrets (
       key_id     text primary key,
@@ -23,12 +24,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     insert into key_signing_secrets (key_id, sealed, created_at)
     select id, signing_secret_sealed, created_at from api_keys where signing_secret_sealed is not null`.execute(db);
-  await sql`alter table api_keys drop column signing_secret_sealed`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`set local lock_timeout = '5s'`.execute(db);
-  await sql`alter table api_keys add column signing_secret_sealed text`.execute(db);
-  await sql`update api_keys k set signing_secret_sealed = s.sealed from key_signing_secrets s where s.key_id = k.id`.execute(db);
   await sql`drop table key_signing_secrets`.execute(db);
 }
