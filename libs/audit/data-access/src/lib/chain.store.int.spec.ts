@@ -1,7 +1,7 @@
 import { Kysely, sql } from 'kysely';
 import { Client } from 'pg';
 import { chainHash, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogCheckpoint, LogProcessor, migrateToLatest } from '@keyledger/event-store';
+import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogCheckpoint, LogProcessor, migrateToLatest, migrationsBefore } from '@keyledger/event-store';
 import { createTestDatabase, TestDatabase, waitFor, waitForLogHorizon } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
 import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signBatchCheckpoints, signHeadIfDue } from './chain.store';
@@ -174,9 +174,8 @@ describe('moving the chain out of the events rows (migration 0006)', () => {
   it('keeps every link the chainer had written into events: the log chained before the upgrade still verifies, and chaining continues after it', async () => {
     database = await createTestDatabase('audit_chain_upgrade');
     db = createDb(database.url, { poolSize: 4 });
-    const names = Object.keys(auditMigrations.migrations).sort();
-    const before = { name: auditMigrations.name, migrations: Object.fromEntries(names.slice(0, names.indexOf('2026_11_22_0006_audit_chain_links')).map((n) => [n, auditMigrations.migrations[n]])) };
-    await migrateToLatest(db, [eventStoreMigrations, before]);
+    // The schema as it was then: events still took the one-time fill of hash/prev_hash.
+    await migrateToLatest(db, [migrationsBefore(eventStoreMigrations, '2026_11_22_0004_events_strictly_append_only'), migrationsBefore(auditMigrations, '2026_11_22_0006_audit_chain_links')]);
     const store = new EventStore(db);
     for (let i = 0; i < 12; i++) await store.append(`agent-a${i % 3}`, 'any', [{ type: 'AgentUpdated', data: { agent_id: `a${i % 3}`, n: i } }], meta, { orgId: 'org_1' });
 
@@ -192,7 +191,7 @@ describe('moving the chain out of the events rows (migration 0006)', () => {
     await sql`insert into audit_chain_head (id, position, transaction_id, hash, events_chained) values (true, ${last.position}, ${last.transaction_id}::xid8, ${prev}, ${rows.rows.length})`.execute(db);
     await db.transaction().execute((trx) => signHeadIfDue(trx, key, { everyEvents: 1, everyMs: 0 }, new Date()));
 
-    await migrateToLatest(db, [auditMigrations]);
+    await migrateToLatest(db, [eventStoreMigrations, auditMigrations]);
     expect(await verifyStoredChain(db, { publicKey: rawPublicKey(key) })).toMatchObject({ ok: true, events_verified: 12, events_pending: 0 });
 
     // The chainer picks up where the head stands, writing links only.

@@ -1,5 +1,5 @@
 import { Kysely, sql } from 'kysely';
-import { createDb, eventStoreMigrations, migrateToLatest } from '@keyledger/event-store';
+import { createDb, eventStoreMigrations, migrateToLatest, migrationsBefore } from '@keyledger/event-store';
 import { findCredentialByHash } from '@keyledger/read-models';
 import { createTestDatabase, TestDatabase } from '@keyledger/testing';
 import { keysMigrations } from './migrations';
@@ -12,8 +12,7 @@ describe('keys migration 2026_11_22_0003: sealed signing secrets kept beside the
   beforeAll(async () => {
     database = await createTestDatabase('keys_signing_secrets');
     db = createDb(database.url, { poolSize: 2 });
-    const before = Object.fromEntries(Object.entries(keysMigrations.migrations).filter(([name]) => name < '2026_11_22_0003'));
-    await migrateToLatest(db, [eventStoreMigrations, { name: keysMigrations.name, migrations: before }]);
+    await migrateToLatest(db, [eventStoreMigrations, migrationsBefore(keysMigrations, '2026_11_22_0003_key_signing_secrets')]);
   });
 
   afterAll(async () => {

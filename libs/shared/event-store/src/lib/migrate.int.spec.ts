@@ -2,7 +2,7 @@ import { Kysely, sql } from 'kysely';
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '@keyledger/testing';
 import { createDb } from './connect';
-import { eventStoreMigrations, migrateToLatest, MigrationError } from './migrate';
+import { eventStoreMigrations, migrateToLatest, migrationsBefore, MigrationError } from './migrate';
 
 const indexesOfEvents = async (db: Kysely<any>) =>
   (await sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'events' order by indexname`.execute(db)).rows.map((r) => r.name);
@@ -14,8 +14,7 @@ describe('event-store migration 2026_11_22_0003 (events_org → events_org_log_o
   beforeAll(async () => {
     database = await createTestDatabase('event_store_migrate');
     db = createDb(database.url, { poolSize: 2 });
-    const before = Object.fromEntries(Object.entries(eventStoreMigrations.migrations).filter(([name]) => name < '2026_11_22_0003'));
-    await migrateToLatest(db, [{ name: eventStoreMigrations.name, migrations: before }]);
+    await migrateToLatest(db, [migrationsBefore(eventStoreMigrations, '2026_11_22_0003_events_org_log_order')]);
   });
 
   afterAll(async () => {

@@ -24,6 +24,12 @@ export const eventStoreMigrations: MigrationSet = {
   },
 };
 
+/** The set as it was before `migration` (a name in it): its migrations named earlier, for tests of an upgrade. */
+export function migrationsBefore(set: MigrationSet, migration: string): MigrationSet {
+  if (!(migration in set.migrations)) throw new Error(`${set.name} has no migration ${migration}`);
+  return { name: set.name, migrations: Object.fromEntries(Object.entries(set.migrations).filter(([name]) => name < migration)) };
+}
+
 class StaticProvider implements MigrationProvider {
   constructor(private readonly migrations: Record<string, Migration>) {}
   async getMigrations(): Promise<Record<string, Migration>> {
