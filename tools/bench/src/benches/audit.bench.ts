@@ -121,8 +121,7 @@ async function copyRows(db: Kysely<any>, tables: readonly string[]): Promise<{ r
 
 /** Chains the log from the chain's head to its end as the chainer does, batch after batch; returns events/s. */
 async function chainAll(db: Kysely<any>, log: (m: string) => void): Promise<{ events: number; seconds: number }> {
-  const head = (await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db)).rows[0];
-  let from: LogCheckpoint = head ? { transactionId: head.transaction_id, position: head.position } : LOG_START;
+  let from = await chainHead(db);
   const started = process.hrtime.bigint();
   let events = 0;
   for (;;) {
@@ -151,11 +150,16 @@ function phase(result: PhaseResult) {
 
 /** Events after the chain's head in log order (every event while there is no head yet). */
 async function unchainedEvents(db: Kysely<any>): Promise<number> {
-  const head = (await sql<{ transaction_id: string; position: number }>`select transaction_id::text, position from audit_chain_head`.execute(db)).rows[0];
-  const after = head ?? { transaction_id: '0', position: 0 };
+  const after = await chainHead(db);
   const { rows } = await sql<{ n: number }>`
-    select count(*)::int as n from events where (transaction_id, position) > (${after.transaction_id}::xid8, ${after.position}::bigint)`.execute(db);
+    select count(*)::int as n from events where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position}::bigint)`.execute(db);
   return rows[0].n;
+}
+
+/** The chain's head as a place in log order (LOG_START while nothing is chained). */
+async function chainHead(db: Kysely<any>): Promise<LogCheckpoint> {
+  const head = (await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db)).rows[0];
+  return head ? { transactionId: head.transaction_id, position: head.position } : LOG_START;
 }
 
 /**
@@ -299,8 +303,7 @@ async function chainerCostOf(
   const catchUpsMs: number[] = [];
   const cpu = { writers: 0, writersBackends: 0, withAll: 0, chainerThread: 0, chainerBackends: 0 };
   await caughtUp();
-  const head = (await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db)).rows[0];
-  const workloadStart: LogCheckpoint = head ? { transactionId: head.transaction_id, position: head.position } : LOG_START;
+  const workloadStart = await chainHead(db);
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
     for (const side of order) {
