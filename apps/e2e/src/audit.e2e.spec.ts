@@ -513,6 +513,16 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     );
   }
 
+  /** Runs `statement` (with `position` as $1) on events as the table owner would, the append-only trigger off meanwhile. */
+  async function tamper(statement: string, position: number): Promise<void> {
+    await pg.query('alter table events disable trigger events_no_update_delete');
+    try {
+      await pg.query(statement, [position]);
+    } finally {
+      await pg.query('alter table events enable trigger events_no_update_delete');
+    }
+  }
+
   it('an event removed after the last verified checkpoint is named by GET /v1/audit/verify; put back, the chain is intact again', async () => {
     // The API verifies from the newest checkpoint it verified before; make that the head now.
     await headSignedAndVerified();
@@ -525,12 +535,7 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
     await waitFor('the renames chained', async () => (await pg.query('select 1 from audit_chain where position = $1', [last])).rows.length === 1, 60_000, 100);
 
     await pg.query('create temp table removed_event as select * from events where position = $1', [removed]);
-    await pg.query('alter table events disable trigger events_no_update_delete');
-    try {
-      await pg.query('delete from events where position = $1', [removed]);
-    } finally {
-      await pg.query('alter table events enable trigger events_no_update_delete');
-    }
+    await tamper('delete from events where position = $1', removed);
     try {
       const res = await acme.api.get('/v1/audit/verify');
       expect(res.status).toBe(200);
@@ -543,11 +548,6 @@ describe('audit: hash chain, signed checkpoints, audit API, replay (e2e)', () =>
   });
 
   it('an event altered after the last verified checkpoint is named by GET /v1/audit/verify; the CLI recomputes everything and names the first', async () => {
-    const tamper = async (statement: string, position: number) => {
-      await pg.query('alter table events disable trigger events_no_update_delete');
-      await pg.query(statement, [position]);
-      await pg.query('alter table events enable trigger events_no_update_delete');
-    };
     // The API verifies from the newest checkpoint it verified before; make that the head now.
     await headSignedAndVerified();
     const renamed = await acme.api.patch(`/v1/agents/${agentId}`, { name: 'shopper-3' });
