@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kysely, sql } from 'kysely';
 import { ChainRow, GENESIS_HASH, chainHash, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { chainEvents, exportedEvent, readChainRows, readChainSource, signHeadIfDue } from '@keyledger/audit-data-access';
-import { createDb, EventStore, LOG_START } from '@keyledger/event-store';
+import { chainEvents, chainHeadPlace, exportedEvent, readChainRows, readChainSource, signHeadIfDue } from '@keyledger/audit-data-access';
+import { createDb, EventStore } from '@keyledger/event-store';
 import { createTestDatabase, REPO_ROOT, TestDatabase, waitFor } from '@keyledger/testing';
 
 const CLI = join(REPO_ROOT, 'dist/apps/cli/main.js');
@@ -57,9 +57,7 @@ describe('keyledger audit verify (a real process over a tampered log)', () => {
       'every event chained',
       async () => {
         await db.transaction().execute(async (trx) => {
-          const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
-          const from = head ? { transactionId: String(head.transaction_id), position: head.position } : LOG_START;
-          await chainEvents(trx, await readChainSource(trx, from, 1000));
+          await chainEvents(trx, await readChainSource(trx, await chainHeadPlace(trx), 1000));
         });
         const pending = await sql<{ n: number }>`select count(*)::bigint as n from events e where not exists (select 1 from audit_chain c where c.position = e.position)`.execute(db);
         return pending.rows[0].n === 0;

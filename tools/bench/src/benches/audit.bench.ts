@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Kysely, sql } from 'kysely';
 import { ChainHasher, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPublicKey } from '@keyledger/audit-domain';
-import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, readChainSource, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain, verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
+import { AUDIT_READ_MODEL_TABLES, auditMigrations, auditProjection, chainEvents, chainHeadPlace, readChainSource, ReadModelProjection, replayReadModels, signHeadIfDue, verifyStoredChain, verifyStoredChainSinceVerified } from '@keyledger/audit-data-access';
 import { BUDGET_READ_MODEL_TABLES, BUDGET_TABLES, budgetMigrations, budgetProjection } from '@keyledger/budget-data-access';
-import { createDb, EventMetadata, EventStore, eventStoreMigrations, LOG_START, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint } from '@keyledger/event-store';
+import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogCheckpoint, checkpointOf, migrateToLatest, readCheckpoint } from '@keyledger/event-store';
 import { KEYS_READ_MODEL_TABLES, KEYS_TABLES, keysMigrations, keysProjection } from '@keyledger/keys-data-access';
 import * as os from 'node:os';
 import { FromChainer, ToChainer } from '@keyledger/audit-feature';
@@ -121,7 +121,7 @@ async function copyRows(db: Kysely<any>, tables: readonly string[]): Promise<{ r
 
 /** Chains the log from the chain's head to its end as the chainer does, batch after batch; returns events/s. */
 async function chainAll(db: Kysely<any>, log: (m: string) => void): Promise<{ events: number; seconds: number }> {
-  let from = await chainHead(db);
+  let from = await chainHeadPlace(db);
   const started = process.hrtime.bigint();
   let events = 0;
   for (;;) {
@@ -150,16 +150,10 @@ function phase(result: PhaseResult) {
 
 /** Events after the chain's head in log order (every event while there is no head yet). */
 async function unchainedEvents(db: Kysely<any>): Promise<number> {
-  const after = await chainHead(db);
+  const after = await chainHeadPlace(db);
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from events where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position}::bigint)`.execute(db);
   return rows[0].n;
-}
-
-/** The chain's head as a place in log order (LOG_START while nothing is chained). */
-async function chainHead(db: Kysely<any>): Promise<LogCheckpoint> {
-  const head = (await sql<{ position: number; transaction_id: string }>`select position, transaction_id::text as transaction_id from audit_chain_head`.execute(db)).rows[0];
-  return head ? { transactionId: head.transaction_id, position: head.position } : LOG_START;
 }
 
 /**
@@ -303,7 +297,7 @@ async function chainerCostOf(
   const catchUpsMs: number[] = [];
   const cpu = { writers: 0, writersBackends: 0, withAll: 0, chainerThread: 0, chainerBackends: 0 };
   await caughtUp();
-  const workloadStart = await chainHead(db);
+  const workloadStart = await chainHeadPlace(db);
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? ['without', 'with'] : ['with', 'without'];
     for (const side of order) {

@@ -4,7 +4,7 @@ import { chainHash, GENESIS_HASH, generateSigningSeed, parseSigningKey, rawPubli
 import { createDb, EventMetadata, EventStore, eventStoreMigrations, LogCheckpoint, LogProcessor, migrateToLatest, migrationsBefore } from '@keyledger/event-store';
 import { createTestDatabase, TestDatabase, waitFor, waitForLogHorizon } from '@keyledger/testing';
 import { auditMigrations } from './migrations';
-import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, listCheckpoints, readChainSource, signBatchCheckpoints, signHeadIfDue } from './chain.store';
+import { CHAIN_SOURCE_COLUMNS, ChainSourceRow, chainEvents, chainHeadPlace, listCheckpoints, readChainSource, signBatchCheckpoints, signHeadIfDue } from './chain.store';
 import { verifyStoredChain } from './stored-chain';
 
 // Chaining waits out transactions open anywhere on the shared server: seconds on a busy machine.
@@ -233,9 +233,7 @@ describe('checkpoints every N events (signBatchCheckpoints)', () => {
     const store = new EventStore(db);
     await store.append(`agent-${count}-${everyEvents}`, 'any', Array.from({ length: count }, (_, n) => ({ type: 'AgentUpdated', data: { n } })), meta, { orgId: 'org_1' });
     return db.transaction().execute(async (trx) => {
-      const head = await trx.selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
-      const from = head ? { transactionId: String(head.transaction_id), position: head.position } : { transactionId: '0', position: 0 };
-      const chained = await chainEvents(trx, await readAllAppended(trx, from, count));
+      const chained = await chainEvents(trx, await readAllAppended(trx, await chainHeadPlace(trx), count));
       if (!chained) throw new Error('nothing chained');
       await signBatchCheckpoints(trx, key, everyEvents, new Date(), chained);
       const rows = await sql<{ events_chained: number }>`select events_chained from audit_checkpoints where events_chained > ${chained.head.events_chained - count} order by id`.execute(trx);

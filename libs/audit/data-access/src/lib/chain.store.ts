@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { Kysely, Transaction, sql } from 'kysely';
 import { ChainHasher, Checkpoint, GENESIS_HASH, StoredEventText, signCheckpoint } from '@keyledger/audit-domain';
-import { LogCheckpoint, LogRow, readLogAfter } from '@keyledger/event-store';
+import { LOG_START, LogCheckpoint, LogRow, readLogAfter } from '@keyledger/event-store';
 import type { AuditDatabase, ChainHeadRow, CheckpointRow } from './database';
 
 /** An events row as the chainer reads it (see StoredEventText) with its place in log order. */
@@ -20,6 +20,12 @@ export const CHAIN_SOURCE_COLUMNS = sql`position, id, stream, stream_version, ty
 /** The next events to chain after `after`, in gap-safe log order (readLogAfter). */
 export function readChainSource(db: Kysely<any>, after: LogCheckpoint, limit: number): Promise<ChainSourceRow[]> {
   return readLogAfter<ChainSourceRow>(db, after, limit, CHAIN_SOURCE_COLUMNS);
+}
+
+/** The chain's head as a place in log order, where chaining goes on (LOG_START while nothing is chained). */
+export async function chainHeadPlace(db: Kysely<any>): Promise<LogCheckpoint> {
+  const head = await (db as Kysely<AuditDatabase>).selectFrom('audit_chain_head').select(['position', 'transaction_id']).executeTakeFirst();
+  return head ? { transactionId: String(head.transaction_id), position: head.position } : LOG_START;
 }
 
 /** What chainEvents wrote: the new head, and each chained event's position and hash in order. */
